@@ -1,0 +1,32 @@
+"""The one exception users see: every bad input and every failed experiment raises ``TuneError``."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["RecursiveDependencyError", "TuneError", "closest", "unknown_name_error"]
+
+
+class TuneError(Exception):
+    """A problem with the user's experiment: bad input, or trials that did not complete."""
+
+
+class RecursiveDependencyError(TuneError):
+    """A conditional config value reads a value that is not resolved yet (or never will be)."""
+
+
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The nearest spelling of ``name`` among ``choices``, for "did you mean" hints."""
+    matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def unknown_name_error(kind: str, name: object, available: Iterable[str]) -> TuneError:
+    """``TuneError`` for a name that is not registered, listing what is."""
+    names = sorted(available)
+    hint = closest(str(name), names)
+    text = f"unknown {kind} {name!r}; available: {', '.join(names) or '(none)'}"
+    if hint:
+        text += f" (did you mean {hint!r}?)"
+    return TuneError(text)

@@ -1,0 +1,250 @@
+"""Experiment specs: the dict / ``Experiment`` / YAML forms, validated into one shape.
+
+Every problem is a ``TuneError`` naming the experiment, the key and what is allowed, raised before
+anything is written or started.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tune_core.errors import TuneError, closest
+from tune_core.registry import resolve_run
+from tune_core.resources import Resources
+
+if TYPE_CHECKING:
+    from tune_core.trial import Trial
+
+__all__ = ["DEFAULT_LOCAL_DIR", "SPEC_KEYS", "Experiment", "convert_to_experiment_list", "load_spec_file"]
+
+DEFAULT_LOCAL_DIR = "~/tune_results"
+
+#: Allowed spec keys and what each means (for error messages and docs).
+SPEC_KEYS: dict[str, str] = {
+    "run": "the trainable: a registered name, a function f(config, reporter) or a Trainable subclass",
+    "stop": "dict {result field: threshold} (stop when any field >= its threshold) or f(trial_id, result) -> bool",
+    "config": "the search space handed to the trainable",
+    "resources": "per-trial resources, e.g. {'cpu': 1, 'gpu': 0.5}",
+    "num_samples": "how many times the search space is sampled (grid repeated)",
+    "local_dir": "where results go (default ~/tune_results)",
+    "checkpoint_freq": "checkpoint every N iterations (0 = never)",
+    "checkpoint_at_end": "checkpoint when the trial ends",
+    "keep_checkpoints_num": "keep at most this many checkpoints per trial",
+    "checkpoint_score_attr": "result field that ranks checkpoints for keep_checkpoints_num",
+    "max_failures": "restart a failed trial from its last checkpoint up to N times",
+    "restore": "a checkpoint path every trial starts from",
+}
+_ALIASES = {"trial_resources": "resources", "repeat": "num_samples"}
+
+
+class Experiment:
+    """One named experiment: a trainable, its search space, stop criteria and resources.
+
+    Example:
+        >>> Experiment("my_experiment", run="train_func", stop={"mean_accuracy": 99},
+        ...            config={"lr": grid_search([0.1, 0.2])})  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        name: str,
+        run: Any,
+        stop: Mapping[str, float] | Callable[[str, dict[str, Any]], bool] | None = None,
+        config: Mapping[str, Any] | None = None,
+        resources: Mapping[str, Any] | None = None,
+        num_samples: int = 1,
+        local_dir: str | os.PathLike[str] | None = None,
+        checkpoint_freq: int = 0,
+        checkpoint_at_end: bool = False,
+        keep_checkpoints_num: int | None = None,
+        checkpoint_score_attr: str = "training_iteration",
+        max_failures: int = 0,
+        restore: str | None = None,
+        trial_resources: Mapping[str, Any] | None = None,
+        repeat: int | None = None,
+    ):
+        where = f"experiment {name!r}"
+        if not isinstance(name, str) or not name or "/" in name:
+            raise TuneError(f"an experiment name must be a non-empty string without '/', got {name!r}")
+        if run is None:
+            raise TuneError(f"{where}: missing required key `run` ({SPEC_KEYS['run']})")
+        self.name = name
+        self.trainable_name = resolve_run(run, f"{name}.run")
+        self.stop = _check_stop(where, stop)
+        if config is not None and not isinstance(config, Mapping):
+            raise TuneError(f"{where}: `config` must be a dict, got {type(config).__name__}")
+        self.config: dict[str, Any] = dict(config or {})
+        _check_picklable(where, self.config)
+        if trial_resources is not None:
+            resources = trial_resources
+        self.resources_spec = resources
+        self.resources = Resources.from_spec(resources, f"{name}.resources") if resources is not None else None
+        if repeat is not None:
+            num_samples = repeat
+        self.num_samples = _check_int(where, "num_samples", num_samples, minimum=1)
+        self.local_dir = Path(os.path.expanduser(str(local_dir or DEFAULT_LOCAL_DIR))).absolute()
+        self.checkpoint_freq = _check_int(where, "checkpoint_freq", checkpoint_freq, minimum=0)
+        self.checkpoint_at_end = bool(checkpoint_at_end)
+        self.keep_checkpoints_num = (
+            None if keep_checkpoints_num is None
+            else _check_int(where, "keep_checkpoints_num", keep_checkpoints_num, minimum=1)
+        )
+        self.checkpoint_score_attr = str(checkpoint_score_attr)
+        self.max_failures = _check_int(where, "max_failures", max_failures, minimum=0)
+        self.restore = os.path.expanduser(restore) if restore else None
+        self.experiment_id = uuid.uuid4().hex
+
+    @property
+    def path(self) -> Path:
+        """``<local_dir>/<name>``, where this experiment's trials write."""
+        return self.local_dir / self.name
+
+    @classmethod
+    def from_spec(cls, name: str, spec: Mapping[str, Any]) -> Experiment:
+        """Build from the dict form, rejecting unknown keys with the closest valid one."""
+        if not isinstance(spec, Mapping):
+            raise TuneError(f"experiment {name!r}: the spec must be a dict, got {type(spec).__name__}")
+        kwargs: dict[str, Any] = {}
+        for key, value in spec.items():
+            canonical = _ALIASES.get(key, key)
+            if canonical not in SPEC_KEYS:
+                hint = closest(str(key), list(SPEC_KEYS) + list(_ALIASES))
+                raise TuneError(
+                    f"experiment {name!r}: unknown spec key {key!r}"
+                    + (f" (did you mean {hint!r}?)" if hint else "")
+                    + f"; allowed: {', '.join(SPEC_KEYS)}"
+                )
+            kwargs[canonical] = value
+        if "run" not in kwargs:
+            raise TuneError(f"experiment {name!r}: missing required key `run` ({SPEC_KEYS['run']})")
+        return cls(name, **kwargs)
+
+    def make_trial(self, config: dict[str, Any], experiment_tag: str, trial_id: str | None = None) -> Trial:
+        """A new PENDING trial of this experiment with a resolved ``config``."""
+        from tune_core.registry import get_trainable
+        from tune_core.trial import Trial, new_trial_id
+
+        resources = self.resources
+        if resources is None:
+            trainable = get_trainable(self.trainable_name)
+            request = getattr(trainable, "default_resource_request", None)
+            asked = request(config) if request is not None else None
+            resources = Resources.from_spec(asked, f"{self.name}.resources") if asked else Resources()
+        return Trial(
+            trainable_name=self.trainable_name,
+            config=config,
+            experiment_tag=experiment_tag,
+            experiment_name=self.name,
+            experiment_dir=self.path,
+            resources=resources,
+            stopping_criterion=self.stop,
+            checkpoint_freq=self.checkpoint_freq,
+            checkpoint_at_end=self.checkpoint_at_end,
+            keep_checkpoints_num=self.keep_checkpoints_num,
+            checkpoint_score_attr=self.checkpoint_score_attr,
+            max_failures=self.max_failures,
+            restore_path=self.restore,
+            trial_id=trial_id or new_trial_id(),
+        )
+
+    def check_local_dir(self) -> None:
+        """Fail early, naming the path, if results cannot be written."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise TuneError(
+                f"experiment {self.name!r}: cannot write results to `local_dir` {str(self.local_dir)!r}: "
+                f"{exc.strerror or exc}"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"Experiment({self.name!r}, run={self.trainable_name!r})"
+
+
+def convert_to_experiment_list(experiments: Any) -> list[Experiment]:
+    """Accept an ``Experiment``, a list of them, or a dict ``{name: spec}``."""
+    if isinstance(experiments, Experiment):
+        return [experiments]
+    if isinstance(experiments, Mapping):
+        return [
+            value if isinstance(value, Experiment) else Experiment.from_spec(str(name), value)
+            for name, value in experiments.items()
+        ]
+    if isinstance(experiments, Sequence) and not isinstance(experiments, str):
+        if all(isinstance(e, Experiment) for e in experiments):
+            return list(experiments)
+    raise TuneError(
+        "experiments must be an Experiment, a list of Experiments, or a dict {name: spec}; "
+        f"got {type(experiments).__name__}"
+    )
+
+
+def load_spec_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read ``{name: spec}`` from a YAML or JSON file (the form ``tune-core run`` takes)."""
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise TuneError(f"cannot read experiment file {str(file)!r}: {exc.strerror or exc}") from exc
+    try:
+        if file.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:
+        raise TuneError(f"cannot parse experiment file {str(file)!r}: {exc}") from exc
+    if not isinstance(data, dict) or not data:
+        raise TuneError(f"experiment file {str(file)!r} must hold a mapping {{name: spec}}")
+    return data
+
+
+def _check_int(where: str, key: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise TuneError(f"{where}: `{key}` must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _check_stop(where: str, stop: Any) -> Any:
+    if stop is None:
+        return {}
+    if callable(stop) and not isinstance(stop, Mapping):
+        return stop
+    if not isinstance(stop, Mapping):
+        raise TuneError(f"{where}: `stop` must be a dict {{field: threshold}} or a function, got {stop!r}")
+    for key, value in stop.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise TuneError(
+                f"{where}: stop criterion `stop.{key}` must be a number (stop when result[{key!r}] >= it), "
+                f"got {value!r}"
+            )
+    return dict(stop)
+
+
+def _check_picklable(where: str, config: Mapping[str, Any], prefix: str = "config") -> None:
+    import cloudpickle
+
+    for key, value in config.items():
+        path = f"{prefix}.{key}"
+        if isinstance(value, (str, int, float, bool, type(None))):
+            continue
+        if isinstance(value, Mapping):
+            _check_picklable(where, value, path)
+            continue
+        try:
+            cloudpickle.dumps(value)
+        except Exception as exc:
+            raise TuneError(
+                f"{where}: `{path}` cannot be pickled to send to a trial ({type(exc).__name__}: {exc}); "
+                "pass something picklable, or share it with pin_in_object_store()"
+            ) from None

@@ -1,0 +1,116 @@
+"""What a trial asks for and what the machine (or cluster) has: CPUs, GPUs and custom resources."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tune_core.errors import TuneError
+
+__all__ = ["Resources", "detect_gpus"]
+
+_KNOWN = ("cpu", "gpu", "extra_cpu", "extra_gpu")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """A bundle of resources: a trial's request or a machine's capacity.
+
+    ``extra_cpu``/``extra_gpu`` are reserved for a trial (e.g. for processes it starts itself)
+    without being handed to it; ``custom`` holds any other named resource.
+    """
+
+    cpu: float = 1.0
+    gpu: float = 0.0
+    extra_cpu: float = 0.0
+    extra_gpu: float = 0.0
+    custom: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any] | Resources | None, key: str = "resources") -> Resources:
+        """Build from a spec dict such as ``{"cpu": 1, "gpu": 0.5, "custom": {"tpu": 1}}``.
+
+        Unknown top-level keys that are not one of cpu/gpu/extra_cpu/extra_gpu are taken as custom
+        resources; every amount must be a non-negative number.
+        """
+        if spec is None:
+            return cls()
+        if isinstance(spec, Resources):
+            return spec
+        if not isinstance(spec, Mapping):
+            raise TuneError(f"`{key}` must be a dict such as {{'cpu': 1, 'gpu': 0}}, got {spec!r}")
+        values: dict[str, float] = {}
+        custom: dict[str, float] = {}
+        for name, amount in spec.items():
+            if name == "custom":
+                if not isinstance(amount, Mapping):
+                    raise TuneError(f"`{key}.custom` must be a dict of name -> amount, got {amount!r}")
+                for cname, camount in amount.items():
+                    custom[str(cname)] = _amount(f"{key}.custom.{cname}", camount)
+            elif name in _KNOWN:
+                values[name] = _amount(f"{key}.{name}", amount)
+            elif name in ("driver_cpu_limit", "driver_gpu_limit"):
+                raise TuneError(f"`{key}.{name}` is not supported; use `extra_cpu`/`extra_gpu` instead")
+            elif isinstance(name, str) and name.isidentifier():
+                custom[name] = _amount(f"{key}.{name}", amount)
+            else:
+                raise TuneError(
+                    f"unknown resource {name!r} in `{key}`; allowed: cpu, gpu, extra_cpu, extra_gpu, "
+                    "or a custom resource name"
+                )
+        gpu = values.get("gpu", 0.0)
+        if gpu > 1 and gpu != int(gpu):
+            raise TuneError(f"`{key}.gpu` = {gpu}: a share above 1 GPU must be a whole number")
+        return cls(custom=custom, **values)
+
+    @property
+    def total_cpu(self) -> float:
+        return self.cpu + self.extra_cpu
+
+    @property
+    def total_gpu(self) -> float:
+        return self.gpu + self.extra_gpu
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"cpu": self.cpu, "gpu": self.gpu}
+        if self.extra_cpu:
+            out["extra_cpu"] = self.extra_cpu
+        if self.extra_gpu:
+            out["extra_gpu"] = self.extra_gpu
+        if self.custom:
+            out["custom"] = dict(self.custom)
+        return out
+
+    def summary(self) -> str:
+        parts = [f"{_fmt(self.total_cpu)} CPUs", f"{_fmt(self.total_gpu)} GPUs"]
+        parts += [f"{_fmt(v)} {k}" for k, v in sorted(self.custom.items())]
+        return ", ".join(parts)
+
+
+def _amount(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise TuneError(f"`{key}` must be a non-negative number, got {value!r}")
+    if value < 0:
+        raise TuneError(f"`{key}` must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def detect_gpus() -> int:
+    """Number of NVIDIA GPUs visible to this process, without importing a framework.
+
+    ``CUDA_VISIBLE_DEVICES`` wins when set; else ``/proc/driver/nvidia/gpus`` (Linux driver) is counted.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    try:
+        return len(os.listdir("/proc/driver/nvidia/gpus"))
+    except OSError:
+        return 0

@@ -1,0 +1,109 @@
+"""A trial: one configuration of one trainable, and the small summary the driver keeps of it.
+
+The driver never keeps a trial's full result history in memory: ``last_result`` plus the per-metric
+summary in ``metric_analysis`` is all, so thousands of finished trials cost a few KB each.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tune_core.resources import Resources
+
+__all__ = [
+    "ERROR",
+    "PAUSED",
+    "PENDING",
+    "RUNNING",
+    "STATUSES",
+    "TERMINATED",
+    "Trial",
+    "new_trial_id",
+]
+
+PENDING = "PENDING"
+RUNNING = "RUNNING"
+PAUSED = "PAUSED"
+TERMINATED = "TERMINATED"
+ERROR = "ERROR"
+STATUSES = (PENDING, RUNNING, PAUSED, TERMINATED, ERROR)
+
+Stopper = Mapping[str, float] | Callable[[str, dict[str, Any]], bool]
+
+
+def new_trial_id() -> str:
+    """8 random hex characters, as in the seed; stable for the trial's whole life (and resume)."""
+    return uuid.uuid4().hex[:8]
+
+
+@dataclass(eq=False)
+class Trial:
+    """One trial of an experiment.
+
+    Attributes:
+        trainable_name: the registered name of the trainable to run.
+        config: the fully resolved config handed to the trainable.
+        experiment_tag: ``<index>_<key>=<value>,...``, from the variant generator.
+        experiment_name: name of the experiment this trial belongs to.
+        experiment_dir: ``<local_dir>/<experiment_name>``.
+        logdir: the trial's own directory; set when the trial is first started.
+    """
+
+    trainable_name: str
+    config: dict[str, Any] = field(default_factory=dict)
+    experiment_tag: str = ""
+    experiment_name: str = "default"
+    experiment_dir: Path = field(default_factory=lambda: Path.cwd())
+    resources: Resources = field(default_factory=Resources)
+    stopping_criterion: Stopper = field(default_factory=dict)
+    checkpoint_freq: int = 0
+    checkpoint_at_end: bool = False
+    keep_checkpoints_num: int | None = None
+    checkpoint_score_attr: str = "training_iteration"
+    max_failures: int = 0
+    restore_path: str | None = None
+    trial_id: str = field(default_factory=new_trial_id)
+    status: str = PENDING
+    logdir: Path | None = None
+    last_result: dict[str, Any] | None = None
+    num_results: int = 0
+    num_failures: int = 0
+    error_file: str | None = None
+    error_message: str | None = None
+    location: str = ""
+    #: min/max/last of each numeric metric, for analysis without re-reading files.
+    metric_analysis: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: where the trial waits for the scheduler; see ``Scheduler.decision_point``.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """``<trainable>_<experiment_tag>``, the seed's trial name."""
+        return f"{self.trainable_name}_{self.experiment_tag}" if self.experiment_tag else self.trainable_name
+
+    def __repr__(self) -> str:
+        return f"Trial({self.name!r}, id={self.trial_id}, status={self.status})"
+
+    def is_finished(self) -> bool:
+        return self.status in (TERMINATED, ERROR)
+
+    def update_last_result(self, result: dict[str, Any]) -> None:
+        """Record ``result`` as the latest and fold its numbers into ``metric_analysis``."""
+        self.last_result = result
+        self.num_results += 1
+        analysis = self.metric_analysis
+        for key, value in result.items():
+            if type(value) in (int, float) and key != "config":
+                entry = analysis.get(key)
+                if entry is None:
+                    analysis[key] = {"min": value, "max": value, "last": value}
+                else:
+                    if value < entry["min"]:
+                        entry["min"] = value
+                    if value > entry["max"]:
+                        entry["max"] = value
+                    entry["last"] = value
