@@ -141,6 +141,7 @@ class Experiment:
             config=config,
             experiment_tag=experiment_tag,
             experiment_name=self.name,
+            experiment_id=self.experiment_id,
             experiment_dir=self.path,
             resources=resources,
             stopping_criterion=self.stop,

@@ -30,6 +30,7 @@ __all__ = [
     "SearchAlgorithm",
     "Searcher",
     "Trainable",
+    "TrialCheckpointed",
     "TrialFailed",
     "TrialFinished",
     "TrialLaunch",
@@ -70,6 +71,10 @@ class TrialRunnerView(ABC):
 
     @abstractmethod
     def get_trials(self) -> list[Trial]: ...
+
+    @abstractmethod
+    def trials_with_status(self, *statuses: str) -> list[Trial]:
+        """Trials in any of ``statuses``, in the order they were added (cheap for live states)."""
 
     @abstractmethod
     def has_resources(self, resources: Resources) -> bool: ...
@@ -254,6 +259,8 @@ class TrialLaunch:
     checkpoint_freq: int = 0
     checkpoint_at_end: bool = False
     restore_path: str | None = None
+    #: environment variables to set while the trial runs (e.g. ``CUDA_VISIBLE_DEVICES``).
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -263,6 +270,15 @@ class TrialResults:
     trial_id: str
     results: list[dict[str, Any]]
     waiting: bool = False
+
+
+@dataclass(slots=True)
+class TrialCheckpointed:
+    """A checkpoint of the trial is complete at ``path`` (written under a temporary name, then renamed)."""
+
+    trial_id: str
+    path: str
+    iteration: int
 
 
 @dataclass(slots=True)
@@ -280,7 +296,7 @@ class TrialFailed:
     error: str
 
 
-ExecutorEvent = TrialResults | TrialFinished | TrialFailed
+ExecutorEvent = TrialResults | TrialCheckpointed | TrialFinished | TrialFailed
 
 
 class Executor(ABC):
@@ -293,6 +309,13 @@ class Executor(ABC):
     @abstractmethod
     def start_trial(self, launch: TrialLaunch) -> str:
         """Start a trial; return where it runs (e.g. ``"pid=1234"``), for the status block."""
+
+    def fits(self, resources: Resources) -> bool:
+        """Whether a trial asking for ``resources`` can be placed now (e.g. a GPU share is free).
+
+        The runner already checks the totals; this is for placement limits that totals miss.
+        """
+        return True
 
     @abstractmethod
     def continue_trial(self, trial_id: str, decision_point: DecisionPoint | None) -> None:

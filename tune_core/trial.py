@@ -23,6 +23,7 @@ __all__ = [
     "TERMINATED",
     "Trial",
     "new_trial_id",
+    "trial_dirname",
 ]
 
 PENDING = "PENDING"
@@ -57,6 +58,7 @@ class Trial:
     config: dict[str, Any] = field(default_factory=dict)
     experiment_tag: str = ""
     experiment_name: str = "default"
+    experiment_id: str = ""
     experiment_dir: Path = field(default_factory=lambda: Path.cwd())
     resources: Resources = field(default_factory=Resources)
     stopping_criterion: Stopper = field(default_factory=dict)
@@ -75,9 +77,12 @@ class Trial:
     error_file: str | None = None
     error_message: str | None = None
     location: str = ""
+    #: latest complete checkpoint and the iteration it was taken at.
+    checkpoint: str | None = None
+    checkpoint_iteration: int = 0
     #: min/max/last of each numeric metric, for analysis without re-reading files.
     metric_analysis: dict[str, dict[str, float]] = field(default_factory=dict)
-    #: where the trial waits for the scheduler; see ``Scheduler.decision_point``.
+    #: free room for schedulers and plugins to keep per-trial notes.
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -107,3 +112,20 @@ class Trial:
                     if value > entry["max"]:
                         entry["max"] = value
                     entry["last"] = value
+
+
+def trial_dirname(trial: Trial, max_len: int | None = None) -> str:
+    """A file-system-safe directory name for ``trial``: its name, bounded in length.
+
+    Names longer than ``max_len`` (``TUNE_MAX_LEN_IDENTIFIER``, default 130) are cut and get the
+    trial id appended, so they stay unique and never hit the file system's name limit.
+    """
+    import os
+    import re
+
+    limit = max_len or int(os.environ.get("TUNE_MAX_LEN_IDENTIFIER", "130"))
+    name = re.sub(r"[/\\\x00]", "_", trial.name)
+    if len(name.encode()) > limit:
+        cut = name.encode()[: max(1, limit - len(trial.trial_id) - 1)].decode(errors="ignore")
+        name = f"{cut}_{trial.trial_id}"
+    return name

@@ -1,0 +1,232 @@
+"""The user's entry points: ``run_experiments`` (the seed's form) and ``run`` (one call, one experiment).
+
+Here names become objects (``scheduler="median-stopping"`` -> an instance, through the plugin
+registry), so the runner only ever sees resolved components.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tune_core.errors import TuneError
+from tune_core.experiment import Experiment, convert_to_experiment_list
+from tune_core.interfaces import Executor, SearchAlgorithm, Searcher, TrialLogger, TrialScheduler
+from tune_core.trial import ERROR, Trial
+
+if TYPE_CHECKING:
+    from tune_core.analysis import ExperimentAnalysis
+
+__all__ = ["run", "run_experiments"]
+
+log = logging.getLogger("tune_core")
+
+
+def run_experiments(
+    experiments: Any,
+    scheduler: TrialScheduler | str | None = None,
+    search_alg: SearchAlgorithm | Searcher | str | None = None,
+    with_server: bool = False,
+    server_port: int = 4321,
+    verbose: int | bool = 1,
+    raise_on_failed_trial: bool = True,
+    executor: Executor | str | None = None,
+    *,
+    scheduler_config: Mapping[str, Any] | None = None,
+    search_alg_config: Mapping[str, Any] | None = None,
+    executor_config: Mapping[str, Any] | None = None,
+    loggers: Sequence[str | TrialLogger] | None = None,
+    metric: str | None = None,
+    mode: str | None = None,
+    queue_trials: bool = False,
+) -> list[Trial]:
+    """Run experiments to the end and return their trials.
+
+    Args:
+        experiments: a dict ``{name: spec}``, an ``Experiment``, or a list of them.
+        scheduler: a ``TrialScheduler`` or a registered name (``"fifo"``, ``"median-stopping"``,
+            plugins' names); ``scheduler_config`` holds a named scheduler's arguments.
+        search_alg: a ``SearchAlgorithm``, a model-based ``Searcher``, or a registered name.
+        verbose: 0 prints only errors, 1 the status block, 2 also a line per finished trial.
+        raise_on_failed_trial: raise ``TuneError`` at the end if any trial ended in ERROR.
+        executor: where trials run: ``"local"`` (default, worker processes) or a plugin's name;
+            ``executor_config`` holds its arguments, e.g. ``{"num_cpus": 4, "num_gpus": 1}``.
+        loggers: logger names or instances (default: every logger that is on by default).
+        metric, mode: the objective, handed to the scheduler and searcher unless they set their own.
+    """
+    _check_mode(mode)
+    if with_server:
+        raise TuneError(
+            f"with_server=True (port {server_port}): the Client API server is not available in this "
+            "version of tune-core; run without it"
+        )
+    exps = convert_to_experiment_list(experiments)
+    names = [e.name for e in exps]
+    if len(set(names)) != len(names):
+        raise TuneError(f"experiment names must be unique, got {names}")
+    for exp in exps:
+        exp.check_local_dir()
+    sched = _resolve_scheduler(scheduler, scheduler_config)
+    search = _resolve_search_alg(search_alg, search_alg_config)
+    sched.set_search_properties(metric, mode)
+    search.set_search_properties(metric, mode)
+    search.add_configurations(exps)
+    logger_objs = _resolve_loggers(loggers)
+    execu = _resolve_executor(executor, executor_config)
+
+    from tune_core.observers import Observers
+    from tune_core.reporter import StatusReporter
+    from tune_core.runner import TrialRunner
+
+    observers = Observers.from_plugins()
+    reporter = StatusReporter(verbose=int(verbose), metric=metric)
+    runner = TrialRunner(
+        search, sched, execu, loggers=logger_objs, reporter=reporter,
+        observers=observers, logdirs=[str(e.path) for e in exps],
+    )
+    observers.experiment_start(exps)
+    try:
+        trials = runner.run()
+    finally:
+        execu.shutdown()
+        runner.close()
+        reporter.close()
+    observers.experiment_end(trials)
+    failed = [t for t in trials if t.status == ERROR]
+    if failed and raise_on_failed_trial:
+        details = "; ".join(f"{t.name}: {t.error_message} (see {t.error_file})" for t in failed[:5])
+        raise TuneError(f"Trials did not complete: {len(failed)} of {len(trials)} ended in ERROR: {details}")
+    return trials
+
+
+def run(
+    trainable: Any,
+    config: Mapping[str, Any] | None = None,
+    stop: Mapping[str, float] | Callable[[str, dict[str, Any]], bool] | None = None,
+    num_samples: int = 1,
+    metric: str | None = None,
+    mode: str | None = None,
+    scheduler: TrialScheduler | str | None = None,
+    search_alg: SearchAlgorithm | Searcher | str | None = None,
+    resources: Mapping[str, Any] | None = None,
+    local_dir: str | None = None,
+    name: str | None = None,
+    verbose: int | bool = 1,
+    *,
+    executor: Executor | str | None = None,
+    executor_config: Mapping[str, Any] | None = None,
+    scheduler_config: Mapping[str, Any] | None = None,
+    search_alg_config: Mapping[str, Any] | None = None,
+    loggers: Sequence[str | TrialLogger] | None = None,
+    checkpoint_freq: int = 0,
+    checkpoint_at_end: bool = False,
+    keep_checkpoints_num: int | None = None,
+    checkpoint_score_attr: str = "training_iteration",
+    max_failures: int = 0,
+    restore: str | None = None,
+    raise_on_failed_trial: bool = True,
+    resources_per_trial: Mapping[str, Any] | None = None,
+) -> ExperimentAnalysis:
+    """Tune one trainable and return an ``ExperimentAnalysis`` of its results.
+
+    Example:
+        >>> analysis = tune_core.run(train_func, config={"lr": tune_core.loguniform(1e-4, 1e-1)},
+        ...                          num_samples=20, metric="mean_accuracy", mode="max")  # doctest: +SKIP
+        >>> analysis.best_config  # doctest: +SKIP
+    """
+    _check_mode(mode)
+    exp_name = name or (trainable if isinstance(trainable, str) else getattr(trainable, "__name__", "experiment"))
+    experiment = Experiment(
+        exp_name, run=trainable, stop=stop, config=config,
+        resources=resources if resources is not None else resources_per_trial,
+        num_samples=num_samples, local_dir=local_dir, checkpoint_freq=checkpoint_freq,
+        checkpoint_at_end=checkpoint_at_end, keep_checkpoints_num=keep_checkpoints_num,
+        checkpoint_score_attr=checkpoint_score_attr, max_failures=max_failures, restore=restore,
+    )
+    trials = run_experiments(
+        experiment, scheduler=scheduler, search_alg=search_alg, verbose=verbose,
+        raise_on_failed_trial=raise_on_failed_trial, executor=executor,
+        scheduler_config=scheduler_config, search_alg_config=search_alg_config,
+        executor_config=executor_config, loggers=loggers, metric=metric, mode=mode,
+    )
+    from tune_core.analysis import ExperimentAnalysis
+
+    return ExperimentAnalysis(str(experiment.path), default_metric=metric, default_mode=mode, trials=trials)
+
+
+def _check_mode(mode: str | None) -> None:
+    if mode not in (None, "min", "max"):
+        raise TuneError(f"`mode` must be 'min' or 'max', got {mode!r}")
+
+
+def _config(kind: str, given: Any, config: Mapping[str, Any] | None) -> dict[str, Any]:
+    if config is not None and not isinstance(given, str):
+        raise TuneError(f"`{kind}_config` is only for a {kind} given by name; got an instance too")
+    if config is not None and not isinstance(config, Mapping):
+        raise TuneError(f"`{kind}_config` must be a dict, got {type(config).__name__}")
+    return dict(config or {})
+
+
+def _resolve_scheduler(given: Any, config: Mapping[str, Any] | None) -> TrialScheduler:
+    kwargs = _config("scheduler", given, config)
+    if given is None:
+        given = "fifo"
+    if isinstance(given, str):
+        from tune_core.plugins.registry import get_scheduler
+
+        given = get_scheduler(given, **kwargs)
+    if not isinstance(given, TrialScheduler):
+        raise TuneError(f"`scheduler` must be a TrialScheduler or a registered name, got {given!r}")
+    return given
+
+
+def _resolve_search_alg(given: Any, config: Mapping[str, Any] | None) -> SearchAlgorithm:
+    kwargs = _config("search_alg", given, config)
+    if given is None:
+        given = "basic"
+    if isinstance(given, str):
+        from tune_core.plugins.registry import get_searcher
+
+        given = get_searcher(given, **kwargs)
+    if isinstance(given, Searcher):
+        from tune_core.search import SearchGenerator
+
+        given = SearchGenerator(given)
+    if not isinstance(given, SearchAlgorithm):
+        raise TuneError(f"`search_alg` must be a SearchAlgorithm, a Searcher or a registered name, got {given!r}")
+    return given
+
+
+def _resolve_executor(given: Any, config: Mapping[str, Any] | None) -> Executor:
+    kwargs = _config("executor", given, config)
+    if given is None:
+        given = "local"
+    if isinstance(given, str):
+        from tune_core.plugins.registry import get_executor
+
+        given = get_executor(given, **kwargs)
+    if not isinstance(given, Executor):
+        raise TuneError(f"`executor` must be an Executor or a registered name, got {given!r}")
+    return given
+
+
+def _resolve_loggers(given: Sequence[str | TrialLogger] | None) -> list[TrialLogger]:
+    from tune_core.plugins.registry import logger_specs
+
+    if given is None:
+        return [spec.factory() for spec in _specs(logger_specs(None))]
+    out: list[TrialLogger] = []
+    for item in given:
+        if isinstance(item, TrialLogger):
+            out.append(item)
+        elif isinstance(item, str):
+            out.extend(spec.factory() for spec in _specs(logger_specs([item])))
+        else:
+            raise TuneError(f"`loggers` entries must be logger names or TrialLogger instances, got {item!r}")
+    return out
+
+
+def _specs(records: Any) -> list[Any]:
+    """Registry entries may be bare specs or ``Registered(spec, source)`` records."""
+    return [getattr(r, "spec", r) for r in records]

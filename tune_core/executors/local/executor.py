@@ -1,0 +1,304 @@
+"""Driver side of the local executor: a pool of reusable worker processes, one trial each at a time.
+
+Workers are started on demand (without waiting for them to boot) and kept for later trials. A worker
+is bound to the GPUs it was started with, because CUDA reads ``CUDA_VISIBLE_DEVICES`` only once per
+process. A worker that dies turns its trial into a failure with the reason; the others carry on.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import weakref
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from tune_core.errors import TuneError
+from tune_core.executors.local import protocol
+from tune_core.executors.local.gpus import GpuPool
+from tune_core.interfaces import (
+    DecisionPoint,
+    Executor,
+    ExecutorEvent,
+    TrialCheckpointed,
+    TrialFailed,
+    TrialFinished,
+    TrialLaunch,
+    TrialResults,
+)
+from tune_core.resources import Resources, detect_gpus
+
+__all__ = ["LocalExecutor"]
+
+
+class _Worker:
+    """One worker process and the driver's ends of its pipes."""
+
+    def __init__(self, gpu_key: str, env: dict[str, str]):
+        cmd_read, cmd_write = os.pipe()
+        res_read, res_write = os.pipe()
+        argv = [sys.executable, "-m", "tune_core.executors.local.worker",
+                str(cmd_read), str(res_write), str(os.getpid())]
+        self.proc = subprocess.Popen(argv, pass_fds=(cmd_read, res_write), stdin=subprocess.DEVNULL,
+                                     env=env, close_fds=True)
+        os.close(cmd_read)
+        os.close(res_write)
+        self.commands = Connection(cmd_write, readable=False)
+        self.results = Connection(res_read, writable=False)
+        self.gpu_key = gpu_key
+        self.trial_id: str | None = None
+        self.trainables: set[tuple[str, int]] = set()
+        self.stop_deadline: float | None = None
+        self.last_used = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.commands.close()
+        self.results.close()
+
+
+class LocalExecutor(Executor):
+    """Runs trials in worker processes on this machine.
+
+    Args:
+        num_cpus: CPUs to hand out (default: all of this machine's).
+        num_gpus: GPUs to hand out (default: detected; may be declared for testing).
+        custom_resources: other named resources this machine offers, e.g. ``{"tpu": 4}``.
+        stop_grace_s: how long a trial asked to stop may take before its worker is killed.
+    """
+
+    def __init__(
+        self,
+        num_cpus: float | None = None,
+        num_gpus: int | None = None,
+        custom_resources: dict[str, float] | None = None,
+        stop_grace_s: float = 10.0,
+    ):
+        gpus = detect_gpus() if num_gpus is None else num_gpus
+        if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
+            raise TuneError(f"local executor: `num_gpus` must be a whole number >= 0, got {num_gpus!r}")
+        cpus = float(os.cpu_count() or 1) if num_cpus is None else num_cpus
+        if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or cpus <= 0:
+            raise TuneError(f"local executor: `num_cpus` must be a number > 0, got {num_cpus!r}")
+        custom = Resources.from_spec({"custom": custom_resources or {}}, "custom_resources").custom
+        self._total = Resources(cpu=float(cpus), gpu=float(gpus), custom=custom)
+        self._gpus = GpuPool(gpus)
+        self._stop_grace_s = stop_grace_s
+        self._workers: list[_Worker] = []
+        self._by_trial: dict[str, _Worker] = {}
+        self._stopping: set[str] = set()
+        self._blobs: dict[tuple[str, int], bytes] = {}
+        self._env = _worker_env()
+        self._max_idle = max(2, int(cpus))
+        atexit.register(_shutdown_ref, weakref.ref(self))
+
+    # --- capacity ---------------------------------------------------------------------------
+    def total_resources(self) -> Resources:
+        return self._total
+
+    def fits(self, resources: Resources) -> bool:
+        return self._gpus.can_assign(resources.gpu)
+
+    # --- trials -----------------------------------------------------------------------------
+    def start_trial(self, launch: TrialLaunch) -> str:
+        devices = self._gpus.assign(launch.trial_id, launch.resources.gpu)
+        gpu_key = ",".join(str(d) for d in devices)
+        worker = self._idle_worker(gpu_key) or self._spawn(gpu_key)
+        key = (launch.trainable_name, id(launch.trainable))
+        blob = None
+        if key not in worker.trainables:
+            blob = self._blobs.get(key)
+            if blob is None:
+                import cloudpickle
+
+                blob = self._blobs[key] = cloudpickle.dumps(launch.trainable)
+            worker.trainables.add(key)
+        env = dict(launch.env, CUDA_VISIBLE_DEVICES=gpu_key)
+        message = dataclasses.replace(launch, trainable=None, env=env)
+        worker.trial_id = launch.trial_id
+        worker.stop_deadline = None
+        self._by_trial[launch.trial_id] = worker
+        try:
+            worker.commands.send((protocol.START, message, blob))
+        except OSError:
+            pass  # The worker died before reading; poll() reports the failure.
+        return f"pid={worker.pid}"
+
+    def _idle_worker(self, gpu_key: str) -> _Worker | None:
+        for worker in self._workers:
+            if worker.trial_id is None and worker.gpu_key == gpu_key:
+                return worker
+        return None
+
+    def _spawn(self, gpu_key: str) -> _Worker:
+        idle = [w for w in self._workers if w.trial_id is None]
+        if len(idle) >= self._max_idle:  # Bound the pool: retire the least recently used idle worker.
+            victim = min(idle, key=lambda w: w.last_used)
+            self._retire(victim)
+        worker = _Worker(gpu_key, dict(self._env, CUDA_VISIBLE_DEVICES=gpu_key))
+        self._workers.append(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        self._workers.remove(worker)
+        try:
+            worker.commands.send((protocol.EXIT,))
+            worker.proc.wait(timeout=1.0)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        worker.kill()
+
+    def continue_trial(self, trial_id: str, decision_point: DecisionPoint | None) -> None:
+        worker = self._by_trial.get(trial_id)
+        if worker is not None:
+            self._send(worker, (protocol.CONTINUE, trial_id, decision_point))
+
+    def stop_trial(self, trial_id: str) -> None:
+        worker = self._by_trial.get(trial_id)
+        if worker is None or trial_id in self._stopping:
+            return
+        self._stopping.add(trial_id)
+        worker.stop_deadline = time.monotonic() + self._stop_grace_s
+        self._send(worker, (protocol.STOP, trial_id))
+
+    def _send(self, worker: _Worker, message: tuple[Any, ...]) -> None:
+        try:
+            worker.commands.send(message)
+        except OSError:
+            pass  # Dead worker: poll() sees the closed pipe and reports it.
+
+    # --- events -----------------------------------------------------------------------------
+    def poll(self, timeout: float) -> list[ExecutorEvent]:
+        events: list[ExecutorEvent] = []
+        conns = {w.results: w for w in self._workers}
+        if not conns:
+            time.sleep(min(timeout, 0.05))
+            return events
+        deadline_wait = self._next_deadline()
+        if deadline_wait is not None:
+            timeout = min(timeout, deadline_wait)
+        for conn in wait(list(conns), timeout=max(timeout, 0.0)):
+            worker = conns[conn]  # type: ignore[index]
+            try:
+                while True:
+                    self._handle(worker, worker.results.recv(), events)
+                    if not worker.results.poll():
+                        break
+            except (EOFError, OSError):
+                self._lost(worker, events)
+        self._kill_overdue()
+        return events
+
+    def _handle(self, worker: _Worker, message: tuple[Any, ...], events: list[ExecutorEvent]) -> None:
+        kind, trial_id = message[0], message[1]
+        if kind in (protocol.FINISHED, protocol.FAILED):
+            self._release(worker, trial_id)
+            if trial_id in self._stopping:
+                self._stopping.discard(trial_id)
+                return
+            events.append(TrialFinished(trial_id) if kind == protocol.FINISHED else TrialFailed(trial_id, message[2]))
+        elif trial_id in self._stopping:
+            return
+        elif kind == protocol.RESULTS:
+            events.append(TrialResults(trial_id, message[2], message[3]))
+        elif kind == protocol.CHECKPOINT:
+            events.append(TrialCheckpointed(trial_id, message[2], message[3]))
+
+    def _release(self, worker: _Worker, trial_id: str) -> None:
+        self._gpus.release(trial_id)
+        self._by_trial.pop(trial_id, None)
+        worker.trial_id = None
+        worker.stop_deadline = None
+        worker.last_used = time.monotonic()
+
+    def _lost(self, worker: _Worker, events: list[ExecutorEvent]) -> None:
+        """The worker's pipe closed: it died. Fail its trial with the reason."""
+        code = worker.proc.wait()
+        trial_id = worker.trial_id
+        self._workers.remove(worker)
+        worker.kill()
+        if trial_id is None:
+            return
+        self._release(worker, trial_id)
+        if trial_id in self._stopping:
+            self._stopping.discard(trial_id)
+            return
+        events.append(TrialFailed(trial_id, describe_exit(worker.pid, code)))
+
+    def _next_deadline(self) -> float | None:
+        deadlines = [w.stop_deadline for w in self._workers if w.stop_deadline is not None]
+        return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+
+    def _kill_overdue(self) -> None:
+        now = time.monotonic()
+        for worker in list(self._workers):
+            if worker.stop_deadline is not None and now >= worker.stop_deadline and worker.trial_id:
+                trial_id = worker.trial_id
+                self._workers.remove(worker)
+                worker.kill()
+                self._release(worker, trial_id)
+                self._stopping.discard(trial_id)
+
+    def worker_pids(self) -> list[int]:
+        """Pids of the live worker processes (for tests and diagnostics)."""
+        return [w.pid for w in self._workers]
+
+    def shutdown(self) -> None:
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            if worker.trial_id is not None:
+                self._send(worker, (protocol.STOP, worker.trial_id))
+            self._send(worker, (protocol.EXIT,))
+        deadline = time.monotonic() + 2.0
+        for worker in workers:
+            try:
+                worker.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            worker.kill()
+        self._by_trial.clear()
+        self._stopping.clear()
+
+
+def _worker_env() -> dict[str, str]:
+    """The driver's environment, plus what a worker needs to import tune_core and the user's code."""
+    import tune_core
+
+    home = os.path.dirname(os.path.dirname(os.path.abspath(tune_core.__file__)))
+    python_path = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH", "")) if p)
+    return dict(os.environ, PYTHONPATH=python_path,
+                TUNE_CORE_SYS_PATH=json.dumps([os.path.abspath(p) for p in sys.path if p]))
+
+
+def describe_exit(pid: int, code: int) -> str:
+    """A clear reason for a worker that died under its trial."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        text = f"worker process pid={pid} died: killed by {name} ({-code})"
+        if -code == signal.SIGKILL:
+            text += "; if nothing killed it on purpose, the machine may have run out of memory"
+        elif -code == signal.SIGSEGV:
+            text += " (segmentation fault in native code)"
+        return text
+    return f"worker process pid={pid} exited unexpectedly with code {code}"
+
+
+def _shutdown_ref(ref: weakref.ref[LocalExecutor]) -> None:
+    executor = ref()
+    if executor is not None:
+        executor.shutdown()

@@ -1,0 +1,169 @@
+"""Inside a worker: the channel that batches results to the driver, and a trial's session.
+
+Results stream to the driver in batches (no round trip per result). A result at a decision point,
+or one that ends the trial, is sent at once; the trial then waits for the driver's answer, so it
+never runs past a point where the scheduler must decide.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from tune_core.executors.local import protocol
+from tune_core.interfaces import DecisionPoint, TrialLaunch
+from tune_core.result import AutoFiller
+
+__all__ = ["Channel", "Session", "TrialStopped", "current_session"]
+
+#: A batch is sent inline once it is this old, and by the background flusher after ``LINGER_S``.
+INLINE_FLUSH_S = 0.002
+LINGER_S = 0.02
+#: How often the trial's own thread looks for a STOP from the driver while running freely.
+COMMAND_POLL_S = 0.005
+
+
+class TrialStopped(BaseException):
+    """Unwinds a trial's code when it is done or the driver stopped it.
+
+    A ``BaseException`` so that a trainable's ``except Exception`` does not swallow it.
+    """
+
+
+class Channel:
+    """The worker's two pipes, with a buffer of results flushed inline or by a background thread."""
+
+    def __init__(self, results: Connection, commands: Connection):
+        self._results = results
+        self._commands = commands
+        self._lock = threading.Lock()
+        self._buffer: list[dict[str, Any]] = []
+        self._trial_id = ""
+        self._last_flush = time.monotonic()
+        self._stop_requested: set[str] = set()
+        self._flusher = threading.Thread(target=self._flush_loop, name="tune-flusher", daemon=True)
+        self._flusher.start()
+
+    # --- results ---------------------------------------------------------------------------
+    def add(self, trial_id: str, result: dict[str, Any]) -> None:
+        with self._lock:
+            self._trial_id = trial_id
+            self._buffer.append(result)
+            if time.monotonic() - self._last_flush >= INLINE_FLUSH_S:
+                self._flush_locked(False)
+
+    def flush(self, waiting: bool = False, mark_done: bool = False) -> None:
+        with self._lock:
+            if mark_done and self._buffer:
+                self._buffer[-1]["done"] = True
+            self._flush_locked(waiting)
+
+    def _flush_locked(self, waiting: bool) -> None:
+        if self._buffer or waiting:
+            self._results.send((protocol.RESULTS, self._trial_id, self._buffer, waiting))
+            self._buffer = []
+        self._last_flush = time.monotonic()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        """Send a message after any buffered results, keeping order."""
+        with self._lock:
+            self._flush_locked(False)
+            self._results.send(message)
+
+    def _flush_loop(self) -> None:
+        while True:
+            time.sleep(LINGER_S)
+            with self._lock:
+                if self._buffer and time.monotonic() - self._last_flush >= LINGER_S:
+                    self._flush_locked(False)
+
+    # --- commands --------------------------------------------------------------------------
+    def recv_command(self) -> tuple[Any, ...]:
+        """Block for the next command; ``EOFError`` when the driver is gone."""
+        return self._commands.recv()  # type: ignore[no-any-return]
+
+    def stop_requested(self, trial_id: str) -> bool:
+        """Drain pending commands without blocking; True if the driver asked ``trial_id`` to stop."""
+        while self._commands.poll():
+            message = self._commands.recv()
+            if message[0] in (protocol.STOP, protocol.EXIT):
+                self._stop_requested.add(message[1] if message[0] == protocol.STOP else trial_id)
+        return trial_id in self._stop_requested
+
+    def wait_decision(self, trial_id: str) -> DecisionPoint | None:
+        """Block until the driver continues or stops ``trial_id``; return the next decision point."""
+        if trial_id in self._stop_requested:
+            raise TrialStopped
+        while True:
+            message = self.recv_command()
+            kind = message[0]
+            if kind == protocol.CONTINUE and message[1] == trial_id:
+                return message[2]  # type: ignore[no-any-return]
+            if kind == protocol.EXIT or (kind == protocol.STOP and message[1] == trial_id):
+                raise TrialStopped
+
+    def clear(self, trial_id: str) -> None:
+        self._stop_requested.discard(trial_id)
+
+
+class Session:
+    """One trial's view of the channel: fills auto fields, checks stop criteria and decision points."""
+
+    def __init__(self, channel: Channel, launch: TrialLaunch, filler: AutoFiller | None = None):
+        self.launch = launch
+        self.trial_id = launch.trial_id
+        self.filler = filler or AutoFiller(launch.trial_id, launch.experiment_id)
+        self._channel = channel
+        self._stop = list(launch.stop.items())
+        self._decision_point = launch.decision_point
+        self._last_poll = time.monotonic()
+        self.iterations = 0
+
+    def report(self, **metrics: Any) -> None:
+        """The ``reporter`` a function trainable calls: ``reporter(mean_accuracy=0.9, ...)``."""
+        if not self.submit(self.filler.fill(metrics)):
+            raise TrialStopped
+
+    def submit(self, result: dict[str, Any]) -> bool:
+        """Send one filled result; False when the trial must end now."""
+        self.iterations += 1
+        done = bool(result.get("done"))
+        if not done:
+            for key, threshold in self._stop:
+                value = result.get(key)
+                if value is not None and value >= threshold:
+                    result["done"] = done = True
+                    break
+        channel = self._channel
+        if done:
+            channel.add(self.trial_id, result)
+            channel.flush()
+            return False
+        point = self._decision_point
+        if point is not None and point.reached(result):
+            channel.add(self.trial_id, result)
+            channel.flush(waiting=True)
+            self._decision_point = channel.wait_decision(self.trial_id)
+            return True
+        channel.add(self.trial_id, result)
+        now = time.monotonic()
+        if now - self._last_poll >= COMMAND_POLL_S:
+            self._last_poll = now
+            if channel.stop_requested(self.trial_id):
+                return False
+        return True
+
+
+_current: Session | None = None
+
+
+def current_session() -> Session | None:
+    """The session of the trial running in this process, if any."""
+    return _current
+
+
+def set_current_session(session: Session | None) -> None:
+    global _current
+    _current = session

@@ -1,0 +1,202 @@
+"""A worker process: runs one trial at a time, for as many trials as the driver sends it.
+
+Started by ``LocalExecutor`` as ``python -m tune_core.executors.local.worker CMD_FD RESULT_FD``. It
+dies with the driver (``PR_SET_PDEATHSIG`` on Linux, plus a parent check), captures each trial's
+stdout/stderr into the trial directory, and reports every outcome to the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from tune_core.executors.local import protocol
+from tune_core.executors.local.session import Channel, Session, TrialStopped, set_current_session
+from tune_core.interfaces import TrialLaunch
+
+__all__ = ["main"]
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:  # Fallback where prctl is missing (macOS): poll the parent.
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="tune-parent-watch", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _captured_output(logdir: str) -> Iterator[None]:
+    """Send fds 1 and 2 (print, C extensions, subprocesses) to the trial's stdout/stderr files."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    out = os.open(os.path.join(logdir, "stdout"), flags, 0o644)
+    err = os.open(os.path.join(logdir, "stderr"), flags, 0o644)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.close(out)
+    os.close(err)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+@contextlib.contextmanager
+def _trial_env(env: dict[str, str]) -> Iterator[None]:
+    before = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _run_function(func: Any, session: Session) -> None:
+    config = dict(session.launch.config)
+    params = inspect.signature(func).parameters
+    if len(params) >= 2:
+        returned = func(config, session.report)
+    else:
+        returned = func(config)
+    if isinstance(returned, dict):
+        session.report(**returned)
+
+
+def _save(trainable: Any, logdir: str, iteration: int, channel: Channel, trial_id: str) -> None:
+    """Checkpoint under a temporary name and rename when complete: a half-written one is never used."""
+    final = Path(logdir, f"checkpoint_{iteration:06d}")
+    tmp = Path(logdir, f".tmp_checkpoint_{iteration:06d}")
+    trainable.save(str(tmp))
+    if final.exists():
+        import shutil
+
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    channel.send((protocol.CHECKPOINT, trial_id, str(final), iteration))
+
+
+def _run_class(cls: Any, session: Session, channel: Channel) -> None:
+    launch = session.launch
+    trainable = cls(
+        config=dict(launch.config), logdir=launch.logdir, trial_id=launch.trial_id,
+        experiment_id=launch.experiment_id,
+    )
+    try:
+        if launch.restore_path:
+            trainable.restore(launch.restore_path)
+        while True:
+            result = trainable.train()
+            going = session.submit(result)
+            iteration = trainable.iteration
+            if going and launch.checkpoint_freq and iteration % launch.checkpoint_freq == 0:
+                _save(trainable, launch.logdir, iteration, channel, launch.trial_id)
+            if not going:
+                if launch.checkpoint_at_end and result.get("done"):
+                    _save(trainable, launch.logdir, iteration, channel, launch.trial_id)
+                break
+    finally:
+        trainable.stop()
+
+
+def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
+    """Run one trial to its end and tell the driver how it ended."""
+    session = Session(channel, launch)
+    set_current_session(session)
+    try:
+        with _trial_env(launch.env), _captured_output(launch.logdir):
+            try:
+                if inspect.isclass(trainable):
+                    _run_class(trainable, session, channel)
+                else:
+                    _run_function(trainable, session)
+                    channel.flush(mark_done=True)
+            except TrialStopped:
+                pass
+            except BaseException:
+                text = traceback.format_exc()
+                sys.stderr.write(text)
+                channel.send((protocol.FAILED, launch.trial_id, text))
+                return
+        channel.send((protocol.FINISHED, launch.trial_id))
+    finally:
+        set_current_session(None)
+        channel.clear(launch.trial_id)
+
+
+def _extend_sys_path() -> None:
+    extra = os.environ.get("TUNE_CORE_SYS_PATH")
+    if extra:
+        for entry in json.loads(extra):
+            if entry not in sys.path:
+                sys.path.append(entry)
+
+
+def main(argv: list[str]) -> int:
+    parent = int(argv[3]) if len(argv) > 3 else os.getppid()
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle.
+    _extend_sys_path()
+    commands = Connection(int(argv[1]), writable=False)
+    results = Connection(int(argv[2]), readable=False)
+    channel = Channel(results, commands)
+    trainables: dict[str, Any] = {}
+    while True:
+        try:
+            message = channel.recv_command()
+        except (EOFError, OSError):
+            return 0
+        kind = message[0]
+        if kind == protocol.EXIT:
+            return 0
+        if kind != protocol.START:
+            continue  # A late CONTINUE/STOP for a trial that already ended.
+        launch, blob = message[1], message[2]
+        try:
+            if blob is not None:
+                import cloudpickle
+
+                trainables[launch.trainable_name] = cloudpickle.loads(blob)
+            trainable = trainables[launch.trainable_name]
+        except BaseException:
+            channel.send((protocol.FAILED, launch.trial_id, "could not load the trainable in the worker:\n"
+                          + traceback.format_exc()))
+            continue
+        run_trial(launch, trainable, channel)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,380 @@
+"""The event loop: take trials from the search algorithm, start them on the executor, route each
+result to loggers, searcher and scheduler, and apply the scheduler's decisions.
+
+Time comes from the executor's clock, never from ``time`` directly, so a simulated executor with a
+virtual clock drives the same loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tune_core.errors import TuneError
+from tune_core.interfaces import (
+    CONTINUE,
+    EVERY_RESULT,
+    PAUSE,
+    STOP,
+    DecisionPoint,
+    Executor,
+    SearchAlgorithm,
+    TrialCheckpointed,
+    TrialFailed,
+    TrialFinished,
+    TrialLaunch,
+    TrialLogger,
+    TrialResults,
+    TrialRunnerView,
+    TrialScheduler,
+)
+from tune_core.registry import get_trainable
+from tune_core.resources import Resources
+from tune_core.trial import ERROR, PAUSED, PENDING, RUNNING, TERMINATED, Trial, trial_dirname
+
+__all__ = ["TrialRunner"]
+
+log = logging.getLogger("tune_core")
+
+FLUSH_INTERVAL_S = 2.0
+
+
+@dataclass
+class _Usage:
+    """Resources handed out right now."""
+
+    cpu: float = 0.0
+    gpu: float = 0.0
+    custom: dict[str, float] = field(default_factory=dict)
+
+    def add(self, res: Resources, sign: int) -> None:
+        self.cpu += sign * res.total_cpu
+        self.gpu += sign * res.total_gpu
+        for key, amount in res.custom.items():
+            self.custom[key] = self.custom.get(key, 0.0) + sign * amount
+
+    def as_resources(self) -> Resources:
+        return Resources(cpu=self.cpu, gpu=self.gpu, custom=dict(self.custom))
+
+
+class TrialRunner(TrialRunnerView):
+    """Runs the trials of one ``run_experiments`` call to the end."""
+
+    def __init__(
+        self,
+        search_alg: SearchAlgorithm,
+        scheduler: TrialScheduler,
+        executor: Executor,
+        loggers: Sequence[TrialLogger] = (),
+        reporter: Any = None,
+        observers: Any = None,
+        logdirs: Sequence[str] = (),
+        max_pending_trials: int | None = None,
+    ):
+        self._search_alg = search_alg
+        self._scheduler = scheduler
+        self._executor = executor
+        self._loggers = list(loggers)
+        self._reporter = reporter
+        self._observers = observers
+        self._logdirs = list(logdirs)
+        self._total = executor.total_resources()
+        self._used = _Usage()
+        self._trials: list[Trial] = []
+        self._live: dict[str, Trial] = {}
+        self._running: dict[str, Trial] = {}
+        slots = max(1, int(self._total.cpu))
+        self._max_pending = max_pending_trials or max(16, 2 * slots)
+        self._clock: Callable[[], float] = executor.clock
+        self._last_flush = self._clock()
+
+    # --- TrialRunnerView ---------------------------------------------------------------------
+    def get_trials(self) -> list[Trial]:
+        return self._trials
+
+    def trials_with_status(self, *statuses: str) -> list[Trial]:
+        if all(s in (PENDING, RUNNING, PAUSED) for s in statuses):
+            return [t for t in self._live.values() if t.status in statuses]
+        return [t for t in self._trials if t.status in statuses]
+
+    def has_resources(self, resources: Resources) -> bool:
+        total, used = self._total, self._used
+        if used.cpu + resources.total_cpu > total.cpu + 1e-9:
+            return False
+        if used.gpu + resources.total_gpu > total.gpu + 1e-9:
+            return False
+        for key, amount in resources.custom.items():
+            if used.custom.get(key, 0.0) + amount > total.custom.get(key, 0.0) + 1e-9:
+                return False
+        return self._executor.fits(resources)
+
+    # --- the loop -----------------------------------------------------------------------------
+    def is_finished(self) -> bool:
+        return not self._live and self._search_alg.is_finished()
+
+    def run(self) -> list[Trial]:
+        self._report(force=True)
+        while not self.is_finished():
+            self.step()
+        self._flush()
+        self._report(force=True, finished=True)
+        return self._trials
+
+    def step(self) -> None:
+        self._add_new_trials()
+        while (trial := self._scheduler.choose_trial_to_run(self)) is not None:
+            if trial.status not in (PENDING, PAUSED) or not self.has_resources(trial.resources):
+                raise TuneError(f"scheduler {type(self._scheduler).__name__} chose {trial}, which cannot run now")
+            self._start(trial)
+        timeout = 0.1 if self._running else 0.01
+        for event in self._executor.poll(timeout):
+            if isinstance(event, TrialResults):
+                self._on_results(event)
+            elif isinstance(event, TrialFinished):
+                trial = self._running.get(event.trial_id)
+                if trial is not None:
+                    self._complete(trial)
+            elif isinstance(event, TrialFailed):
+                trial = self._running.get(event.trial_id)
+                if trial is not None:
+                    self._on_failure(trial, event.error)
+            elif isinstance(event, TrialCheckpointed):
+                trial = self._running.get(event.trial_id)
+                if trial is not None:
+                    self._on_checkpoint(trial, event.path, event.iteration)
+        now = self._clock()
+        if now - self._last_flush >= FLUSH_INTERVAL_S:
+            self._flush()
+        self._report()
+
+    def _add_new_trials(self) -> None:
+        pending = sum(1 for t in self._live.values() if t.status == PENDING)
+        while pending < self._max_pending and not self._search_alg.is_finished():
+            trial = self._search_alg.next_trial()
+            if trial is None:
+                break
+            self.add_trial(trial)
+            pending += 1
+
+    def add_trial(self, trial: Trial) -> None:
+        """Add a trial (from the searcher, or from outside the loop) as PENDING."""
+        self._check_fits_at_all(trial)
+        self._trials.append(trial)
+        self._live[trial.trial_id] = trial
+        self._scheduler.on_trial_add(self, trial)
+
+    def _check_fits_at_all(self, trial: Trial) -> None:
+        total, res = self._total, trial.resources
+        problems = []
+        if res.total_cpu > total.cpu + 1e-9:
+            problems.append(f"{res.total_cpu:g} CPUs but the executor has {total.cpu:g}")
+        if res.total_gpu > total.gpu + 1e-9:
+            problems.append(f"{res.total_gpu:g} GPUs but the executor has {total.gpu:g}")
+        for key, amount in res.custom.items():
+            if amount > total.custom.get(key, 0.0) + 1e-9:
+                problems.append(f"{amount:g} {key!r} but the executor has {total.custom.get(key, 0.0):g}")
+        if problems:
+            raise TuneError(
+                f"trial {trial.name} can never run: it needs {'; '.join(problems)}. Lower the trial's "
+                "`resources`, or declare more with executor_config (e.g. {'num_cpus': 8})"
+            )
+
+    # --- starting ------------------------------------------------------------------------------
+    def _start(self, trial: Trial) -> None:
+        if trial.logdir is None:
+            trial.logdir = self._make_logdir(trial)
+        trial.status = RUNNING
+        self._running[trial.trial_id] = trial
+        self._used.add(trial.resources, +1)
+        for logger in self._loggers:
+            self._call_logger(logger, "on_trial_start", trial)
+        stop = trial.stopping_criterion
+        launch = TrialLaunch(
+            trial_id=trial.trial_id,
+            trainable_name=trial.trainable_name,
+            trainable=get_trainable(trial.trainable_name),
+            config=trial.config,
+            logdir=str(trial.logdir),
+            resources=trial.resources,
+            stop=dict(stop) if isinstance(stop, dict) else {},
+            decision_point=self._decision_point(trial),
+            experiment_id=trial.experiment_id,
+            checkpoint_freq=trial.checkpoint_freq,
+            checkpoint_at_end=trial.checkpoint_at_end,
+            restore_path=trial.checkpoint or trial.restore_path,
+        )
+        trial.location = self._executor.start_trial(launch)
+        if self._observers is not None:
+            self._observers.trial_start(trial)
+
+    def _make_logdir(self, trial: Trial) -> Path:
+        base = Path(trial.experiment_dir)
+        name = trial_dirname(trial)
+        path = base / name
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            path = base / f"{name}_{trial.trial_id}"
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _decision_point(self, trial: Trial) -> DecisionPoint | None:
+        if callable(trial.stopping_criterion) and not isinstance(trial.stopping_criterion, dict):
+            return EVERY_RESULT
+        return self._scheduler.decision_point(trial)
+
+    # --- results -------------------------------------------------------------------------------
+    def _on_results(self, event: TrialResults) -> None:
+        trial = self._running.get(event.trial_id)
+        if trial is None:
+            return
+        for result in event.results:
+            decision = self._process_result(trial, result)
+            if decision != CONTINUE:
+                self._apply_decision(trial, decision)
+                return
+        if event.waiting:
+            self._executor.continue_trial(trial.trial_id, self._decision_point(trial))
+
+    def _process_result(self, trial: Trial, result: dict[str, Any]) -> str:
+        trial.update_last_result(result)
+        for logger in self._loggers:
+            self._call_logger(logger, "on_trial_result", trial, result)
+        self._search_alg.on_trial_result(trial.trial_id, result)
+        if self._observers is not None:
+            self._observers.trial_result(trial, result)
+        if result.get("done"):
+            return CONTINUE  # The trial ends by itself; TrialFinished follows.
+        stop = trial.stopping_criterion
+        if callable(stop) and not isinstance(stop, dict) and stop(trial.trial_id, result):
+            result["done"] = True
+            return "COMPLETE"
+        return self._scheduler.on_trial_result(self, trial, result)
+
+    def _apply_decision(self, trial: Trial, decision: str) -> None:
+        self._executor.stop_trial(trial.trial_id)
+        if decision == "COMPLETE":
+            self._complete(trial)
+        elif decision == STOP:
+            self._search_alg.on_trial_complete(trial.trial_id, trial.last_result)
+            self._finish(trial, TERMINATED)
+        elif decision == PAUSE:
+            self._release(trial, PAUSED)
+        else:
+            raise TuneError(
+                f"scheduler {type(self._scheduler).__name__} returned {decision!r}; "
+                "allowed: CONTINUE, PAUSE, STOP"
+            )
+
+    def _on_checkpoint(self, trial: Trial, path: str, iteration: int) -> None:
+        trial.checkpoint, trial.checkpoint_iteration = path, iteration
+        keep = trial.keep_checkpoints_num
+        kept: list[tuple[float, int, str]] = trial.extra.setdefault("checkpoints", [])
+        score = (trial.last_result or {}).get(trial.checkpoint_score_attr, iteration)
+        kept.append((score if isinstance(score, (int, float)) else iteration, iteration, path))
+        if keep is not None and len(kept) > keep:
+            kept.sort()
+            for _, _, old in kept[: len(kept) - keep]:
+                if old != path:
+                    import shutil
+
+                    shutil.rmtree(old, ignore_errors=True)
+            del kept[: len(kept) - keep]
+
+    # --- endings -------------------------------------------------------------------------------
+    def _complete(self, trial: Trial) -> None:
+        if trial.last_result is not None:
+            trial.last_result["done"] = True
+        self._scheduler.on_trial_complete(self, trial, trial.last_result)
+        self._search_alg.on_trial_complete(trial.trial_id, trial.last_result)
+        self._finish(trial, TERMINATED)
+
+    def _on_failure(self, trial: Trial, error: str) -> None:
+        trial.num_failures += 1
+        trial.error_message = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+        if trial.logdir is not None:
+            path = Path(trial.logdir) / f"error_{trial.num_failures}.txt"
+            path.write_text(error)
+            trial.error_file = str(path)
+        if trial.num_failures <= trial.max_failures:
+            log.warning("trial %s failed (%d/%d), restarting: %s", trial.name, trial.num_failures,
+                        trial.max_failures, trial.error_message)
+            self._release(trial, PENDING)
+            return
+        self._scheduler.on_trial_error(self, trial)
+        self._search_alg.on_trial_complete(trial.trial_id, trial.last_result, error=True)
+        if self._observers is not None:
+            self._observers.trial_error(trial, error)
+        self._finish(trial, ERROR)
+
+    def _release(self, trial: Trial, status: str) -> None:
+        """Take the trial off its worker but keep it live (paused, or pending a restart)."""
+        self._running.pop(trial.trial_id, None)
+        self._used.add(trial.resources, -1)
+        trial.status = status
+        for logger in self._loggers:
+            self._call_logger(logger, "on_trial_complete", trial)
+
+    def _finish(self, trial: Trial, status: str) -> None:
+        if trial.trial_id in self._running:
+            self._release(trial, status)
+        else:
+            trial.status = status
+        self._live.pop(trial.trial_id, None)
+        if self._observers is not None:
+            self._observers.trial_complete(trial)
+        if self._reporter is not None:
+            self._reporter.trial_finished(trial)
+
+    def stop_trial(self, trial: Trial) -> None:
+        """Stop a trial from outside the loop (user, Client API)."""
+        if trial.status == RUNNING:
+            self._executor.stop_trial(trial.trial_id)
+            self._search_alg.on_trial_complete(trial.trial_id, trial.last_result)
+            self._scheduler.on_trial_remove(self, trial)
+            self._finish(trial, TERMINATED)
+        elif trial.status in (PENDING, PAUSED):
+            self._scheduler.on_trial_remove(self, trial)
+            self._finish(trial, TERMINATED)
+
+    def stop_all(self) -> None:
+        for trial in list(self._live.values()):
+            self.stop_trial(trial)
+
+    # --- housekeeping --------------------------------------------------------------------------
+    def _call_logger(self, logger: TrialLogger, method: str, *args: Any) -> None:
+        try:
+            getattr(logger, method)(*args)
+        except Exception as exc:  # One bad logger never kills a trial or the run.
+            log.error("logger %s failed in %s and is now off: %r", type(logger).__name__, method, exc)
+            self._loggers.remove(logger)
+
+    def _flush(self) -> None:
+        self._last_flush = self._clock()
+        for logger in list(self._loggers):
+            self._call_logger(logger, "flush")
+
+    def close(self) -> None:
+        for logger in list(self._loggers):
+            self._call_logger(logger, "close")
+
+    def _report(self, force: bool = False, finished: bool = False) -> None:
+        if self._reporter is None:
+            return
+        from tune_core.reporter import StatusSnapshot
+
+        self._reporter.update(
+            StatusSnapshot(
+                trials=self._trials,
+                scheduler_line=self._scheduler.debug_string(),
+                used=self._used.as_resources(),
+                total=self._total,
+                logdirs=self._logdirs,
+                total_trials=self._search_alg.total_trials(),
+                finished=finished,
+            ),
+            force=force,
+        )
