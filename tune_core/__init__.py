@@ -1,14 +1,75 @@
 """tune-core: hyperparameter tuning with a small core and plugins.
 
-The public API mirrors the original Ray Tune: ``run_experiments``, ``Experiment``,
-``register_trainable``, ``grid_search``, ``Trainable``; plus the one-call ``run``.
+The public API keeps the original Ray Tune's: ``run_experiments``, ``Experiment``,
+``register_trainable``, ``grid_search``, lambda/``sample_from`` conditionals, ``Trainable``,
+``pin_in_object_store``/``get_pinned_object``; plus the one-call ``run``. Plugin authors start
+at ``tune_core.plugins`` and ``tune_core.interfaces``.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from tune_core.api import run, run_experiments
 from tune_core.errors import TuneError
 from tune_core.experiment import Experiment
+from tune_core.pinning import get_pinned_object, pin_in_object_store
 from tune_core.registry import register_trainable
+from tune_core.schedulers import FIFOScheduler, MedianStoppingRule, TrialScheduler
+from tune_core.search import (
+    choice,
+    grid_search,
+    lograndint,
+    loguniform,
+    qloguniform,
+    qrandint,
+    qrandn,
+    quniform,
+    randint,
+    randn,
+    sample_from,
+    uniform,
+)
+from tune_core.session import report
 from tune_core.trainable import Trainable
+
+if TYPE_CHECKING:
+    from tune_core.analysis import ExperimentAnalysis
 
 __version__ = "0.1.0"
 
-__all__ = ["Experiment", "Trainable", "TuneError", "__version__", "register_trainable"]
+__all__ = [
+    "Experiment",
+    "ExperimentAnalysis",
+    "FIFOScheduler",
+    "MedianStoppingRule",
+    "Trainable",
+    "TrialScheduler",
+    "TuneError",
+    "__version__",
+    "choice",
+    "get_pinned_object",
+    "grid_search",
+    "lograndint",
+    "loguniform",
+    "pin_in_object_store",
+    "qloguniform",
+    "qrandint",
+    "qrandn",
+    "quniform",
+    "randint",
+    "randn",
+    "register_trainable",
+    "report",
+    "run",
+    "run_experiments",
+    "sample_from",
+    "uniform",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # pandas is heavy: ExperimentAnalysis loads only when asked for.
+    if name == "ExperimentAnalysis":
+        from tune_core.analysis import ExperimentAnalysis
+
+        return ExperimentAnalysis
+    raise AttributeError(f"module 'tune_core' has no attribute {name!r}")

@@ -136,7 +136,7 @@ def run(
         >>> analysis.best_config  # doctest: +SKIP
     """
     _check_mode(mode)
-    exp_name = name or (trainable if isinstance(trainable, str) else getattr(trainable, "__name__", "experiment"))
+    exp_name = name or str(trainable if isinstance(trainable, str) else getattr(trainable, "__name__", "experiment"))
     experiment = Experiment(
         exp_name, run=trainable, stop=stop, config=config,
         resources=resources if resources is not None else resources_per_trial,
@@ -161,8 +161,8 @@ def _check_mode(mode: str | None) -> None:
 
 
 def _config(kind: str, given: Any, config: Mapping[str, Any] | None) -> dict[str, Any]:
-    if config is not None and not isinstance(given, str):
-        raise TuneError(f"`{kind}_config` is only for a {kind} given by name; got an instance too")
+    if config is not None and given is not None and not isinstance(given, str):
+        raise TuneError(f"`{kind}_config` is only for a {kind} given by name, not with an instance")
     if config is not None and not isinstance(config, Mapping):
         raise TuneError(f"`{kind}_config` must be a dict, got {type(config).__name__}")
     return dict(config or {})

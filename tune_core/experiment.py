@@ -180,9 +180,10 @@ def convert_to_experiment_list(experiments: Any) -> list[Experiment]:
             value if isinstance(value, Experiment) else Experiment.from_spec(str(name), value)
             for name, value in experiments.items()
         ]
-    if isinstance(experiments, Sequence) and not isinstance(experiments, str):
-        if all(isinstance(e, Experiment) for e in experiments):
-            return list(experiments)
+    if isinstance(experiments, Sequence) and not isinstance(experiments, str) and all(
+        isinstance(e, Experiment) for e in experiments
+    ):
+        return list(experiments)
     raise TuneError(
         "experiments must be an Experiment, a list of Experiments, or a dict {name: spec}; "
         f"got {type(experiments).__name__}"

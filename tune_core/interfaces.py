@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -339,5 +339,3 @@ class Executor(ABC):
 
         return time.monotonic()
 
-    def set_stop_callback(self, callback: Callable[[], None]) -> None:  # pragma: no cover - optional
-        """Optional: called when the executor wants the run to end (e.g. lost cluster)."""

@@ -38,6 +38,8 @@ def registered_trainables() -> list[str]:
 def resolve_run(run: Any, where: str = "run") -> str:
     """The registered name for a spec's ``run``: a name, or a function/class registered on the fly."""
     if isinstance(run, str):
+        if run not in _TRAINABLES and ":" in run:
+            _TRAINABLES[run] = _import_trainable(run, where)
         if run not in _TRAINABLES:
             raise unknown_name_error(f"trainable in `{where}`", run, _TRAINABLES)
         return run
@@ -49,3 +51,17 @@ def resolve_run(run: Any, where: str = "run") -> str:
     raise TuneError(
         f"`{where}` must name a registered trainable or be a function/Trainable subclass, got {run!r}"
     )
+
+
+def _import_trainable(path: str, where: str) -> Any:
+    """Load ``package.module:attribute`` (the form YAML specs use for ``run``)."""
+    import importlib
+
+    module_name, _, attribute = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        obj = getattr(module, attribute)
+    except (ImportError, AttributeError) as exc:
+        raise TuneError(f"`{where}`: cannot import trainable {path!r}: {exc}") from exc
+    validate_trainable(path, obj)
+    return obj

@@ -15,10 +15,10 @@ from typing import Any
 __all__ = [
     "AUTO_FIELDS",
     "DONE",
-    "TIME_THIS_ITER_S",
-    "TIME_TOTAL_S",
     "TIMESTEPS_THIS_ITER",
     "TIMESTEPS_TOTAL",
+    "TIME_THIS_ITER_S",
+    "TIME_TOTAL_S",
     "TRAINING_ITERATION",
     "AutoFiller",
     "node_identity",

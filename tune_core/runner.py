@@ -40,6 +40,7 @@ __all__ = ["TrialRunner"]
 log = logging.getLogger("tune_core")
 
 FLUSH_INTERVAL_S = 2.0
+_LIVE = frozenset((PENDING, RUNNING, PAUSED))
 
 
 @dataclass
@@ -96,7 +97,7 @@ class TrialRunner(TrialRunnerView):
         return self._trials
 
     def trials_with_status(self, *statuses: str) -> list[Trial]:
-        if all(s in (PENDING, RUNNING, PAUSED) for s in statuses):
+        if _LIVE.issuperset(statuses):
             return [t for t in self._live.values() if t.status in statuses]
         return [t for t in self._trials if t.status in statuses]
 
@@ -362,7 +363,7 @@ class TrialRunner(TrialRunnerView):
             self._call_logger(logger, "close")
 
     def _report(self, force: bool = False, finished: bool = False) -> None:
-        if self._reporter is None:
+        if self._reporter is None or not self._reporter.due(force):
             return
         from tune_core.reporter import StatusSnapshot
 

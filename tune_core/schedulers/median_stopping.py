@@ -13,7 +13,14 @@ import statistics
 from typing import Any
 
 from tune_core.errors import TuneError
-from tune_core.interfaces import CONTINUE, PAUSE, STOP, DecisionPoint, TrialRunnerView, TrialScheduler
+from tune_core.interfaces import (
+    CONTINUE,
+    PAUSE,
+    STOP,
+    DecisionPoint,
+    TrialRunnerView,
+    TrialScheduler,
+)
 from tune_core.schedulers.fifo import FIFOScheduler
 from tune_core.trial import Trial
 

@@ -82,7 +82,7 @@ class Channel:
     # --- commands --------------------------------------------------------------------------
     def recv_command(self) -> tuple[Any, ...]:
         """Block for the next command; ``EOFError`` when the driver is gone."""
-        return self._commands.recv()  # type: ignore[no-any-return]
+        return self._commands.recv()
 
     def stop_requested(self, trial_id: str) -> bool:
         """Drain pending commands without blocking; True if the driver asked ``trial_id`` to stop."""
@@ -100,7 +100,7 @@ class Channel:
             message = self.recv_command()
             kind = message[0]
             if kind == protocol.CONTINUE and message[1] == trial_id:
-                return message[2]  # type: ignore[no-any-return]
+                return message[2]
             if kind == protocol.EXIT or (kind == protocol.STOP and message[1] == trial_id):
                 raise TrialStopped
 

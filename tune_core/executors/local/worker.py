@@ -88,10 +88,7 @@ def _trial_env(env: dict[str, str]) -> Iterator[None]:
 def _run_function(func: Any, session: Session) -> None:
     config = dict(session.launch.config)
     params = inspect.signature(func).parameters
-    if len(params) >= 2:
-        returned = func(config, session.report)
-    else:
-        returned = func(config)
+    returned = func(config, session.report) if len(params) >= 2 else func(config)
     if isinstance(returned, dict):
         session.report(**returned)
 

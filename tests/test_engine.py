@@ -1,0 +1,219 @@
+"""The runner and the local executor end to end: real worker processes, real files read back."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trainables as T
+
+import tune_core as tune
+from tune_core.interfaces import CONTINUE, STOP, DecisionPoint, TrialScheduler
+from tune_core.schedulers.fifo import first_fitting
+
+CPUS2 = {"num_cpus": 2}
+
+
+def _run(local_dir: Path, spec: dict[str, Any], **kwargs: Any) -> list[Any]:
+    spec = {"local_dir": str(local_dir), **spec}
+    kwargs.setdefault("executor_config", CPUS2)
+    return tune.run_experiments({"exp": spec}, verbose=0, **kwargs)
+
+
+def _lines(trial: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(trial.logdir, "result.json").read_text().splitlines()]
+
+
+def test_seed_quick_start_runs_grid_with_names_and_files(local_dir: Path) -> None:
+    tune.register_trainable("train_func", T.counting)
+    trials = _run(local_dir, {
+        "run": "train_func",
+        "stop": {"score": 99},
+        "config": {"iters": 4, "step": tune.grid_search([1, 2, 3]), "momentum": tune.grid_search([0.1, 0.2])},
+    })
+    assert [t.name for t in trials][:2] == ["train_func_0_momentum=0.1,step=1", "train_func_1_momentum=0.2,step=1"]
+    assert {t.status for t in trials} == {"TERMINATED"}
+    for trial in trials:
+        lines = _lines(trial)
+        assert [r["training_iteration"] for r in lines] == [1, 2, 3, 4]
+        assert lines[-1]["done"] is True
+        assert lines[0]["config"] == trial.config
+        for field in ("time_this_iter_s", "time_total_s", "timesteps_total", "timestamp", "date", "pid",
+                      "hostname", "node_ip", "trial_id", "experiment_id"):
+            assert field in lines[0], field
+        assert json.loads(Path(trial.logdir, "params.json").read_text()) == trial.config
+        assert Path(trial.logdir, "progress.csv").read_text().count("\n") == 5
+        assert Path(trial.logdir).parent == local_dir / "exp"
+
+
+def test_stop_dict_stops_exactly_at_threshold(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.counting, "stop": {"training_iteration": 3}, "config": {"iters": 100}})
+    assert [r["training_iteration"] for r in _lines(trials[0])] == [1, 2, 3]
+    assert trials[0].last_result["done"] is True
+
+
+def test_stop_callable(local_dir: Path) -> None:
+    trials = _run(local_dir, {
+        "run": T.counting, "config": {"iters": 100},
+        "stop": lambda trial_id, result: result["score"] >= 4,
+    })
+    assert [r["score"] for r in _lines(trials[0])] == [0, 1, 2, 3, 4]
+    assert trials[0].status == "TERMINATED"
+
+
+def test_class_trainable_done_ends_trial(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.Counter, "config": {"until": tune.grid_search([2, 4])}})
+    assert [t.last_result["value"] for t in trials] == [2, 4]
+    assert [len(_lines(t)) for t in trials] == [2, 4]
+
+
+def test_exception_marks_error_keeps_traceback_and_others_go_on(local_dir: Path) -> None:
+    with pytest.raises(tune.TuneError, match="Trials did not complete"):
+        _run(local_dir, {"run": T.raises_at, "config": {"fail_at": tune.grid_search([2, 99])}})
+    trials = _run(local_dir / "again", {"run": T.raises_at, "config": {"fail_at": tune.grid_search([2, 99])}},
+                  raise_on_failed_trial=False)
+    failed, ok = trials
+    assert failed.status == "ERROR" and ok.status == "TERMINATED"
+    assert "ValueError: boom at 2" in Path(failed.error_file).read_text()
+    assert Path(failed.error_file).name == "error_1.txt"
+    assert failed.num_failures == 1
+    assert len(_lines(failed)) == 2 and len(_lines(ok)) == 10
+
+
+@pytest.mark.parametrize(("how", "signal_name"), [("kill", "SIGKILL"), ("segv", "SIGSEGV")])
+def test_worker_death_is_an_error_with_reason(local_dir: Path, how: str, signal_name: str) -> None:
+    trials = _run(local_dir, {"run": T.kills_itself, "config": {"how": how}},
+                  raise_on_failed_trial=False)
+    trials += _run(local_dir / "b", {"run": T.counting}, raise_on_failed_trial=False)
+    assert trials[0].status == "ERROR"
+    assert signal_name in Path(trials[0].error_file).read_text()
+    assert trials[1].status == "TERMINATED"
+
+
+def test_worker_death_does_not_stop_other_trials(local_dir: Path) -> None:
+    tune.register_trainable("dies", T.kills_itself)
+    tune.register_trainable("count", T.counting)
+    trials = tune.run_experiments(
+        {"a": {"run": "dies", "local_dir": str(local_dir)},
+         "b": {"run": "count", "num_samples": 4, "local_dir": str(local_dir), "config": {"iters": 20}}},
+        verbose=0, raise_on_failed_trial=False, executor_config=CPUS2)
+    assert [t.status for t in trials] == ["ERROR"] + ["TERMINATED"] * 4
+
+
+def test_output_is_captured_per_trial(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.prints, "config": {"who": tune.grid_search(["a", "b"])}})
+    for trial, who in zip(trials, "ab", strict=True):
+        out = Path(trial.logdir, "stdout").read_text()
+        assert f"hello from {who}" in out and "from a subprocess" in out
+        assert "to stderr" in Path(trial.logdir, "stderr").read_text()
+
+
+def test_workers_are_reused_across_trials(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.sleeps, "config": {"sleep": 0.01}, "num_samples": 8})
+    pids = {t.last_result["pid"] for t in trials}
+    assert len(pids) <= 2
+
+
+def test_trial_needing_more_cpus_than_machine_fails_fast(local_dir: Path) -> None:
+    start = time.monotonic()
+    with pytest.raises(tune.TuneError, match=r"needs 4 CPUs but the executor has 2"):
+        _run(local_dir, {"run": T.counting, "resources": {"cpu": 4}})
+    assert time.monotonic() - start < 10
+
+
+def test_gpu_trials_on_one_gpu_run_one_after_the_other(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.sleeps, "num_samples": 2, "resources": {"cpu": 1, "gpu": 1}},
+                  executor_config={"num_cpus": 4, "num_gpus": 1})
+    (a, b) = sorted((t.last_result for t in trials), key=lambda r: r["start"])
+    assert a["end"] <= b["start"], "two 1-GPU trials overlapped on a 1-GPU machine"
+    assert a["cuda"] == b["cuda"] == "0"
+
+
+def test_fractional_gpus_share_one_device(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.sleeps, "num_samples": 2, "config": {"sleep": 1.0},
+                              "resources": {"cpu": 1, "gpu": 0.5}},
+                  executor_config={"num_cpus": 4, "num_gpus": 1})
+    (a, b) = sorted((t.last_result for t in trials), key=lambda r: r["start"])
+    assert b["start"] < a["end"], "two half-GPU trials should share the GPU"
+    assert a["cuda"] == b["cuda"] == "0"
+
+
+def test_cpu_trials_see_no_gpu(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.sleeps, "config": {"sleep": 0.0}},
+                  executor_config={"num_cpus": 2, "num_gpus": 1})
+    assert trials[0].last_result["cuda"] == ""
+
+
+class StopAtThree(TrialScheduler):
+    """Holds each trial at iteration 3 and stops it there."""
+
+    def on_trial_result(self, runner: Any, trial: Any, result: dict[str, Any]) -> str:
+        return STOP if result["training_iteration"] >= 3 else CONTINUE
+
+    def choose_trial_to_run(self, runner: Any) -> Any:
+        return first_fitting(runner, "PENDING")
+
+    def decision_point(self, trial: Any) -> DecisionPoint:
+        return DecisionPoint("training_iteration", 3)
+
+
+def test_trial_never_runs_past_a_decision_point(local_dir: Path, tmp_path: Path) -> None:
+    marks = tmp_path / "marks.txt"
+    trials = _run(local_dir, {"run": T.marks_iterations,
+                              "config": {"marks": str(marks), "tag": tune.grid_search(["a", "b", "c"])}},
+                  scheduler=StopAtThree())
+    assert [len(_lines(t)) for t in trials] == [3, 3, 3]
+    reached = marks.read_text().split("\n")
+    for tag in "abc":
+        assert max(int(line.split()[1]) for line in reached if line.startswith(tag)) == 3
+
+
+def test_pinned_object_is_loaded_once_per_worker(local_dir: Path) -> None:
+    np = pytest.importorskip("numpy")
+    handle = tune.pin_in_object_store(np.arange(1_000_000, dtype=np.float64))
+
+    def uses_pinned(config: dict[str, Any], reporter: Any) -> None:
+        import os
+
+        X = tune.get_pinned_object(handle)
+        reporter(total=float(X.sum()), obj=id(X), pid=os.getpid(), writeable=bool(X.flags.writeable))
+
+    trials = _run(local_dir, {"run": uses_pinned, "num_samples": 6})
+    results = [t.last_result for t in trials]
+    assert {r["total"] for r in results} == {float(np.arange(1_000_000).sum())}
+    by_pid: dict[int, set[int]] = {}
+    for r in results:
+        by_pid.setdefault(r["pid"], set()).add(r["obj"])
+    assert all(len(ids) == 1 for ids in by_pid.values()), "pinned object was loaded more than once in a worker"
+    assert not any(r["writeable"] for r in results), "the array should map the shared pages read-only"
+
+
+def test_non_json_metric_is_stringified(local_dir: Path) -> None:
+    def odd(config: dict[str, Any], reporter: Any) -> None:
+        reporter(obj=object(), nan=float("nan"), inf=float("inf"))
+
+    trials = _run(local_dir, {"run": odd})
+    line = _lines(trials[0])[0]
+    assert line["nan"] is None and line["inf"] is None
+    assert "object" in line["obj"]
+
+
+def test_run_returns_analysis_with_best_config(local_dir: Path) -> None:
+    analysis = tune.run(T.counting, config={"iters": 3, "step": tune.grid_search([1, 5, 2])},
+                        metric="score", mode="max", local_dir=str(local_dir), verbose=0,
+                        executor_config=CPUS2)
+    assert analysis.best_config["step"] == 5
+    assert analysis.get_best_config(metric="score", mode="min")["step"] in (1, 5, 2)
+    assert len(analysis.dataframe()) == 3
+
+
+def test_function_with_config_only_reports_through_tune_report(local_dir: Path) -> None:
+    def modern(config: dict[str, Any]) -> None:
+        for i in range(3):
+            tune.report(loss=1.0 / (i + 1))
+
+    trials = _run(local_dir, {"run": modern})
+    assert [r["loss"] for r in _lines(trials[0])] == [1.0, 0.5, pytest.approx(1 / 3)]

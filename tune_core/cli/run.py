@@ -1,0 +1,100 @@
+"""``tune-core run``: run the experiments of a YAML/JSON spec file, or one given by flags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from tune_core.errors import TuneError
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run experiments from a spec file (YAML/JSON) or from flags",
+        description="Run experiments. A spec file holds {name: spec}; `run:` may name a registered "
+        "trainable or 'package.module:function'.",
+    )
+    parser.add_argument("spec", nargs="?", help="YAML or JSON file with {experiment name: spec}")
+    parser.add_argument("--name", default=None, help="experiment name when the spec comes from flags")
+    parser.add_argument("--run", default=None, help="trainable as 'package.module:function'")
+    parser.add_argument("--config", type=_json, default=None, help="config as JSON")
+    parser.add_argument("--stop", type=_json, default=None, help='stop criteria as JSON, e.g. {"training_iteration": 10}')
+    parser.add_argument("--resources", "--trial-resources", type=_json, default=None, help="per-trial resources as JSON")
+    parser.add_argument("--num-samples", "--repeat", type=int, default=None)
+    parser.add_argument("--local-dir", default=None, help="results root (default ~/tune_results)")
+    parser.add_argument("--checkpoint-freq", type=int, default=None)
+    parser.add_argument("--max-failures", type=int, default=None)
+    parser.add_argument("--restore", default=None, help="checkpoint path every trial starts from")
+    parser.add_argument("--scheduler", default=None, help="scheduler name, e.g. fifo, median-stopping")
+    parser.add_argument("--scheduler-config", type=_json, default=None, help="scheduler arguments as JSON")
+    parser.add_argument("--search-alg", default=None, help="search algorithm name (default: basic)")
+    parser.add_argument("--search-alg-config", type=_json, default=None)
+    parser.add_argument("--executor", default=None, help="executor name (default: local)")
+    parser.add_argument("--executor-config", type=_json, default=None, help='e.g. {"num_cpus": 4}')
+    parser.add_argument("--metric", default=None, help="objective to report the best config by")
+    parser.add_argument("--mode", choices=("min", "max"), default=None)
+    parser.add_argument("-v", "--verbose", type=int, default=1, help="0 quiet, 1 status, 2 per-trial lines")
+    parser.set_defaults(func=_main)
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from exc
+
+
+_OVERRIDES = {
+    "config": "config", "stop": "stop", "resources": "resources", "num_samples": "num_samples",
+    "local_dir": "local_dir", "checkpoint_freq": "checkpoint_freq", "max_failures": "max_failures",
+    "restore": "restore",
+}
+
+
+def _experiments(args: argparse.Namespace) -> dict[str, Any]:
+    from tune_core.experiment import load_spec_file
+
+    if args.spec:
+        experiments = load_spec_file(args.spec)
+    elif args.run:
+        experiments = {args.name or args.run.rpartition(":")[2]: {"run": args.run}}
+    else:
+        raise TuneError("give a spec file (tune-core run spec.yaml) or a trainable (--run module:function)")
+    for spec in experiments.values():
+        if not isinstance(spec, dict):
+            continue
+        for attr, key in _OVERRIDES.items():
+            value = getattr(args, attr)
+            if value is not None:
+                spec[key] = value
+    return experiments
+
+
+def _main(args: argparse.Namespace) -> int:
+    from tune_core.api import run_experiments
+    from tune_core.trial import ERROR
+
+    sys.path.insert(0, "")  # Like `python -m`: trainables in the current directory are importable.
+    trials = run_experiments(
+        _experiments(args),
+        scheduler=args.scheduler, scheduler_config=args.scheduler_config,
+        search_alg=args.search_alg, search_alg_config=args.search_alg_config,
+        executor=args.executor, executor_config=args.executor_config,
+        verbose=args.verbose, metric=args.metric, mode=args.mode, raise_on_failed_trial=False,
+    )
+    failed = [t for t in trials if t.status == ERROR]
+    if args.metric:
+        scored = [t for t in trials if t.last_result and args.metric in t.last_result]
+        if scored:
+            pick = max if args.mode != "min" else min
+            best = pick(scored, key=lambda t: t.metric_analysis[args.metric]["max" if args.mode != "min" else "min"])
+            print(f"Best trial: {best.name} ({args.metric}={best.metric_analysis[args.metric]})")
+            print(f"Best config: {json.dumps(best.config, default=str, sort_keys=True)}")
+    print(f"{len(trials) - len(failed)} of {len(trials)} trials completed"
+          + (f"; {len(failed)} ended in ERROR (see their error_*.txt)" if failed else ""))
+    return 1 if failed else 0

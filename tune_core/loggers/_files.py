@@ -1,0 +1,280 @@
+"""File helpers shared by the built-in loggers and ``ExperimentAnalysis``.
+
+Atomic whole-file writes, JSON encoding that never fails on a metric value, nested-dict flattening,
+repair of a half-written last line, and cutting a trial's logs back to an iteration. Nothing here keeps
+state; the loggers own their open files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+
+import orjson
+
+from tune_core.interfaces import TrialLogger
+
+if TYPE_CHECKING:
+    from tune_core.trial import Trial
+
+__all__ = [
+    "BUFFER_SIZE",
+    "JSON_OPTIONS",
+    "FileLogger",
+    "TrialFile",
+    "atomic_write",
+    "drop_partial_last_line",
+    "dumps",
+    "flatten",
+    "truncate_trial_logs",
+    "write_file",
+]
+
+#: Options for every JSON line: numpy values as numbers, int/float dict keys as strings.
+JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+#: Separator of flattened keys (``config/lr``, ``info/loss``).
+SEP = "/"
+
+RESULT_FILE = "result.json"
+PROGRESS_FILE = "progress.csv"
+
+#: Write buffer per open file: ~150 results between system calls, small enough for hundreds of trials.
+BUFFER_SIZE = 1 << 16
+
+
+def _default(obj: Any) -> Any:
+    """orjson's fallback: numpy/torch-like values through ``tolist``, sets as lists, the rest as text."""
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        try:
+            return tolist()
+        except Exception:  # a broken tolist must not lose the whole line
+            pass
+    try:
+        return str(obj)
+    except Exception:
+        return f"<unprintable {type(obj).__name__}>"
+
+
+def _sanitize(obj: Any, depth: int = 0) -> Any:
+    """Slow path: rebuild ``obj`` from JSON-safe pieces (keys orjson refuses, huge ints, cycles)."""
+    if depth > 64:
+        return str(obj)
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return obj if -(2**63) <= obj < 2**64 else str(obj)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {str(k): _sanitize(v, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_sanitize(v, depth + 1) for v in obj]
+    converted = _default(obj)
+    return converted if isinstance(converted, str) else _sanitize(converted, depth + 1)
+
+
+def dumps(obj: Any, option: int = JSON_OPTIONS) -> bytes:
+    """Encode ``obj`` as JSON; NaN/inf become null and anything unknown becomes text; never raises."""
+    try:
+        return orjson.dumps(obj, default=_default, option=option)
+    except (orjson.JSONEncodeError, TypeError, ValueError):
+        return orjson.dumps(_sanitize(obj), default=str, option=option)
+
+
+def write_file(path: str | os.PathLike[str], data: bytes) -> None:
+    """Create or overwrite ``path`` with ``data``; os-level calls, as a trial start writes several files."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half of one."""
+    path = os.fspath(path)
+    head, tail = os.path.split(path)
+    tmp = os.path.join(head, f".{tail}.{os.getpid()}.tmp")
+    write_file(tmp, data)
+    os.replace(tmp, path)
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a/b": 1}``; an empty nested dict disappears."""
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + SEP))
+        else:
+            out[name] = value
+    return out
+
+
+def drop_partial_last_line(path: Path) -> None:
+    """Cut a last line that a crash left without its newline, so appending starts on a fresh line."""
+    try:
+        if not os.stat(path).st_size:
+            return
+        with open(path, "rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            # Walk back in blocks to the last newline; files are append-only so it is near the end.
+            pos = size
+            while pos > 0:
+                step = min(65536, pos)
+                pos -= step
+                fh.seek(pos)
+                cut = fh.read(step).rfind(b"\n")
+                if cut >= 0:
+                    fh.truncate(pos + cut + 1)
+                    return
+            fh.truncate(0)
+    except FileNotFoundError:
+        return
+
+
+def _keep_json_line(line: bytes, iteration: int) -> bool:
+    try:
+        value = orjson.loads(line).get("training_iteration")
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    return isinstance(value, (int, float)) and value <= iteration
+
+
+def _keep_csv_row(row: list[str], col: int, iteration: int) -> bool:
+    try:
+        return float(row[col]) <= iteration
+    except (IndexError, ValueError):
+        return False
+
+
+def truncate_trial_logs(logdir: str | os.PathLike[str], iteration: int) -> None:
+    """Cut ``result.json`` and ``progress.csv`` back to results with ``training_iteration <= iteration``.
+
+    For a trial restored from the checkpoint taken at ``iteration``: results it reported after that
+    checkpoint will be reported again, so they must not stay on disk twice. Half-written lines go too.
+    Call it while no logger has the trial's files open (before ``on_trial_start``).
+    """
+    root = Path(logdir)
+    result = root / RESULT_FILE
+    if result.exists():
+        with open(result, "rb") as fh:
+            lines: Iterable[bytes] = [
+                ln for ln in fh if ln.endswith(b"\n") and _keep_json_line(ln, iteration)
+            ]
+        atomic_write(result, b"".join(lines))
+    progress = root / PROGRESS_FILE
+    if progress.exists():
+        with open(progress, newline="", encoding="utf-8") as fh:
+            text = fh.read()
+        if text and not text.endswith("\n"):
+            text = text[: text.rfind("\n") + 1]
+        rows = list(csv.reader(io.StringIO(text)))
+        if not rows:
+            return
+        header = rows[0]
+        col = header.index("training_iteration") if "training_iteration" in header else -1
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(r for r in rows[1:] if col < 0 or _keep_csv_row(r, col, iteration))
+        atomic_write(progress, out.getvalue().encode("utf-8"))
+
+
+class TrialFile:
+    """One trial's append-only output file, opened lazily; closing it loses nothing."""
+
+    __slots__ = ("fh", "path")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh: IO[Any] | None = None
+
+    def open(self) -> None:
+        """Open ``path`` for appending (subclasses choose binary or text)."""
+        self.fh = open(self.path, "ab", buffering=BUFFER_SIZE)  # noqa: SIM115 - kept open on purpose
+
+    def flush(self) -> None:
+        if self.fh is not None:
+            self.fh.flush()
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+
+
+F = TypeVar("F", bound=TrialFile)
+
+
+class FileLogger(TrialLogger, Generic[F]):
+    """Keeps one ``TrialFile`` per trial and at most ``max_open_files`` of them open at once.
+
+    Thousands of paused trials must not run the driver out of file descriptors: the file opened
+    longest ago is closed (after flushing) and reopened in append mode when its trial reports again.
+    """
+
+    max_open_files: int = 256
+
+    def __init__(self) -> None:
+        self._files: dict[str, F] = {}
+        self._open: OrderedDict[str, F] = OrderedDict()
+
+    def _start(self, trial: Trial) -> F:
+        """Create the trial's file state (first start or restart); the subclass writes headers etc."""
+        raise NotImplementedError
+
+    def on_trial_start(self, trial: Trial) -> None:
+        old = self._files.pop(trial.trial_id, None)
+        if old is not None:
+            self._open.pop(trial.trial_id, None)
+            old.close()
+        self._files[trial.trial_id] = self._start(trial)
+
+    def _ready(self, trial: Trial) -> F:
+        """The trial's file, opened (and started, if the runner skipped ``on_trial_start``)."""
+        state = self._files.get(trial.trial_id)
+        if state is None:
+            if trial.logdir is None:
+                raise ValueError(f"trial {trial.trial_id} has no logdir; call on_trial_start first")
+            self.on_trial_start(trial)
+            state = self._files[trial.trial_id]
+        if state.fh is None:
+            state.open()
+            self._open[trial.trial_id] = state
+            while len(self._open) > self.max_open_files:
+                self._open.popitem(last=False)[1].close()
+        return state
+
+    def on_trial_complete(self, trial: Trial) -> None:
+        self._open.pop(trial.trial_id, None)
+        state = self._files.pop(trial.trial_id, None)
+        if state is not None:
+            state.close()
+
+    def flush(self) -> None:
+        for state in self._open.values():
+            state.flush()
+
+    def close(self) -> None:
+        for state in self._files.values():
+            state.close()
+        self._files.clear()
+        self._open.clear()

@@ -1,0 +1,102 @@
+"""The JSON logger: ``params.json`` + ``params.pkl`` per trial, and ``result.json`` with one result per line.
+
+``result.json`` is the source of truth that ``ExperimentAnalysis`` and ``tune-core ls`` read back.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tune_core.loggers._files import (
+    JSON_OPTIONS,
+    RESULT_FILE,
+    FileLogger,
+    TrialFile,
+    atomic_write,
+    drop_partial_last_line,
+    dumps,
+    write_file,
+)
+
+if TYPE_CHECKING:
+    from tune_core.trial import Trial
+
+__all__ = ["JsonLogger"]
+
+log = logging.getLogger(__name__)
+
+_PARAMS_OPTIONS = JSON_OPTIONS | orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2
+
+
+class _ResultFile(TrialFile):
+    """``result.json`` of one trial, with its config encoded once rather than once per line."""
+
+    __slots__ = ("config", "config_tail")
+
+    def __init__(self, path: Path, config: Any) -> None:
+        super().__init__(path)
+        self.config: Any = None
+        self.config_tail = b""
+        self.set_config(config)
+
+    def set_config(self, config: Any) -> None:
+        self.config = config
+        self.config_tail = b'"config":' + dumps(config) + b"}\n"
+
+
+class JsonLogger(FileLogger[_ResultFile]):
+    """Writes ``params.json``/``params.pkl`` when a trial starts and appends each result to ``result.json``.
+
+    Every line is the result plus ``"config"``. NaN and infinities become ``null``, numpy values
+    become numbers or lists, and anything else JSON cannot hold becomes its ``str``: a strange metric
+    never stops a trial. Lines are buffered and reach the disk on ``flush()`` and when a trial ends.
+    """
+
+    def _start(self, trial: Trial) -> _ResultFile:
+        logdir = Path(trial.logdir or ".")
+        write_params(logdir, trial.config)
+        path = logdir / RESULT_FILE
+        drop_partial_last_line(path)  # a restarted trial appends after whatever survived a crash
+        return _ResultFile(path, trial.config)
+
+    def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> None:
+        state = self._ready(trial)
+        fh = state.fh
+        assert fh is not None
+        if "config" in result:
+            fh.write(dumps(result))
+            fh.write(b"\n")
+            return
+        if trial.config is not state.config:
+            state.set_config(trial.config)
+        body = dumps(result)
+        # Splice the pre-encoded config into the object: no dict copy, no re-encoding of the config.
+        if len(body) > 2:
+            fh.write(body[:-1])
+            fh.write(b",")
+        else:
+            fh.write(b"{")
+        fh.write(state.config_tail)
+
+
+def write_params(logdir: Path, config: Any) -> None:
+    """Write ``params.json`` (sorted, indented, readable; atomically) and ``params.pkl`` (exact).
+
+    ``params.json`` is what readers rely on, so it is replaced atomically. ``params.pkl`` is only the
+    exact copy for configs JSON cannot hold; a plain write spares a rename per trial start.
+    """
+    atomic_write(logdir / "params.json", dumps(config, _PARAMS_OPTIONS) + b"\n")
+    try:
+        import cloudpickle  # imported here: only trial starts pay for it
+
+        data = cloudpickle.dumps(config)
+    except Exception as exc:  # an unpicklable config must not stop the trial; params.json has it
+        log.warning(
+            "could not pickle the config of %s: %s: %s", logdir.name, type(exc).__name__, exc
+        )
+        return
+    write_file(logdir / "params.pkl", data)

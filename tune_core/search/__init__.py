@@ -1,0 +1,45 @@
+"""Search: turning an experiment's config into trial configs.
+
+For users: ``grid_search``, ``sample_from`` and the distributions (``uniform``, ``loguniform``,
+``randint``, ``choice``, ``randn``...) to write search spaces; ``BasicVariantGenerator`` (the default:
+grid, random and conditional values) and ``SearchGenerator`` (wraps a model-based ``Searcher``).
+For plugin authors translating a search space: the ``Domain`` classes in ``sample``, and
+``generate_variants`` / ``format_tag``. ``resolve`` is internal.
+"""
+
+from tune_core.search.basic import BasicVariantGenerator
+from tune_core.search.generator import SearchGenerator
+from tune_core.search.sample import (
+    choice,
+    grid_search,
+    lograndint,
+    loguniform,
+    qloguniform,
+    qrandint,
+    qrandn,
+    quniform,
+    randint,
+    randn,
+    sample_from,
+    uniform,
+)
+from tune_core.search.variant_generator import format_tag, generate_variants
+
+__all__ = [
+    "BasicVariantGenerator",
+    "SearchGenerator",
+    "choice",
+    "format_tag",
+    "generate_variants",
+    "grid_search",
+    "lograndint",
+    "loguniform",
+    "qloguniform",
+    "qrandint",
+    "qrandn",
+    "quniform",
+    "randint",
+    "randn",
+    "sample_from",
+    "uniform",
+]
