@@ -212,21 +212,16 @@ def _resolve_executor(given: Any, config: Mapping[str, Any] | None) -> Executor:
 
 
 def _resolve_loggers(given: Sequence[str | TrialLogger] | None) -> list[TrialLogger]:
-    from tune_core.plugins.registry import logger_specs
+    from tune_core.plugins.registry import instantiate, logger_specs
 
     if given is None:
-        return [spec.factory() for spec in _specs(logger_specs(None))]
+        return [instantiate(reg) for reg in logger_specs(None)]
     out: list[TrialLogger] = []
     for item in given:
         if isinstance(item, TrialLogger):
             out.append(item)
         elif isinstance(item, str):
-            out.extend(spec.factory() for spec in _specs(logger_specs([item])))
+            out.extend(instantiate(reg) for reg in logger_specs([item]))
         else:
             raise TuneError(f"`loggers` entries must be logger names or TrialLogger instances, got {item!r}")
     return out
-
-
-def _specs(records: Any) -> list[Any]:
-    """Registry entries may be bare specs or ``Registered(spec, source)`` records."""
-    return [getattr(r, "spec", r) for r in records]

@@ -1,4 +1,9 @@
-"""Broadcast the ``tune_on_<event>`` observer hooks to plugins, at no cost when none listens."""
+"""Bound callers for the ``tune_on_<event>`` observer hooks, one attribute per event.
+
+Each caller is a no-op when no plugin implements its hook, so the runner's per-result path pays
+nothing for observers nobody registered. Delivery (and a broken observer's isolation) is
+``tune_core.plugins.observers``'s job.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,22 @@ from typing import Any
 __all__ = ["Observers"]
 
 
-def _noop(*args: Any, **kwargs: Any) -> None:
+def _noop(*args: Any) -> None:
     return None
 
 
 class Observers:
-    """Bound callers for each observer hook; a hook with no implementation is a no-op."""
+    """``experiment_start(experiments)``, ``trial_start(trial)``, ``trial_result(trial, result)``,
+    ``trial_complete(trial)``, ``trial_error(trial, error)``, ``experiment_end(trials)``."""
 
-    def __init__(self, hook: Any = None):
-        def caller(name: str, *params: str) -> Callable[..., None]:
-            hook_caller = getattr(hook, name, None) if hook is not None else None
-            if hook_caller is None or not hook_caller.get_hookimpls():
+    def __init__(self, hooks: Any = None):
+        def caller(hook: str, *params: str) -> Callable[..., None]:
+            if hooks is None or hook not in hooks:
                 return _noop
+            notify = hooks.notify
 
             def call(*args: Any) -> None:
-                hook_caller(**dict(zip(params, args, strict=True)))
+                notify(hook, **dict(zip(params, args, strict=True)))
 
             return call
 
@@ -35,6 +41,6 @@ class Observers:
 
     @classmethod
     def from_plugins(cls) -> Observers:
-        from tune_core.plugins.manager import get_plugin_manager
+        from tune_core.plugins.observers import observer_hooks
 
-        return cls(get_plugin_manager().hook)
+        return cls(observer_hooks())

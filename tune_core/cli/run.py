@@ -38,6 +38,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--executor-config", type=_json, default=None, help='e.g. {"num_cpus": 4}')
     parser.add_argument("--metric", default=None, help="objective to report the best config by")
     parser.add_argument("--mode", choices=("min", "max"), default=None)
+    parser.add_argument("--no-plugins", action="store_true", help="load only the built-in plugins")
     parser.add_argument("-v", "--verbose", type=int, default=1, help="0 quiet, 1 status, 2 per-trial lines")
     parser.set_defaults(func=_main)
 
@@ -80,6 +81,13 @@ def _main(args: argparse.Namespace) -> int:
     from tune_core.trial import ERROR
 
     sys.path.insert(0, "")  # Like `python -m`: trainables in the current directory are importable.
+    if args.no_plugins:
+        import os
+
+        from tune_core.plugins.manager import get_plugin_manager
+
+        os.environ["TUNE_NO_PLUGINS"] = "1"
+        get_plugin_manager.cache_clear()
     trials = run_experiments(
         _experiments(args),
         scheduler=args.scheduler, scheduler_config=args.scheduler_config,

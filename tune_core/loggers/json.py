@@ -1,4 +1,4 @@
-"""The JSON logger: ``params.json`` + ``params.pkl`` per trial, and ``result.json`` with one result per line.
+"""The JSON logger: ``params.json`` (+ ``params.pkl`` when needed) per trial, and ``result.json`` with one result per line.
 
 ``result.json`` is the source of truth that ``ExperimentAnalysis`` and ``tune-core ls`` read back.
 """
@@ -84,19 +84,35 @@ class JsonLogger(FileLogger[_ResultFile]):
 
 
 def write_params(logdir: Path, config: Any) -> None:
-    """Write ``params.json`` (sorted, indented, readable; atomically) and ``params.pkl`` (exact).
+    """Write ``params.json`` (sorted, indented, readable) and, if JSON cannot hold the config exactly,
+    ``params.pkl``.
 
-    ``params.json`` is what readers rely on, so it is replaced atomically. ``params.pkl`` is only the
-    exact copy for configs JSON cannot hold; a plain write spares a rename per trial start.
+    A new trial directory gets ``params.json`` in one write (nothing to replace, and a trial start
+    is on the hot path); an existing one is replaced atomically.
     """
-    atomic_write(logdir / "params.json", dumps(config, _PARAMS_OPTIONS) + b"\n")
+    path = logdir / "params.json"
+    data = dumps(config, _PARAMS_OPTIONS) + b"\n"
+    if path.exists():
+        atomic_write(path, data)
+    else:
+        write_file(path, data)
+    if _plain_json(config):
+        return
     try:
         import cloudpickle  # imported here: only trial starts pay for it
 
-        data = cloudpickle.dumps(config)
+        pickled = cloudpickle.dumps(config)
     except Exception as exc:  # an unpicklable config must not stop the trial; params.json has it
         log.warning(
             "could not pickle the config of %s: %s: %s", logdir.name, type(exc).__name__, exc
         )
         return
-    write_file(logdir / "params.pkl", data)
+    write_file(logdir / "params.pkl", pickled)
+
+
+def _plain_json(config: Any) -> bool:
+    """True when ``params.json`` alone gives back exactly ``config``."""
+    try:
+        return bool(orjson.loads(orjson.dumps(config)) == config)
+    except (orjson.JSONEncodeError, TypeError):
+        return False

@@ -13,8 +13,7 @@ import math
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from tune_core.errors import TuneError
 
@@ -57,15 +56,19 @@ def grid_search(values: Sequence[Any]) -> dict[str, list[Any]]:
     return {GRID_KEY: list(values)}
 
 
-@dataclass(frozen=True)
 class SampleFrom:
     """A value computed per variant by ``func(spec)``; ``spec`` is the partially resolved spec."""
 
-    func: Callable[[Any], Any]
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        if not callable(func):
+            raise TuneError(f"sample_from() requires a function of the spec, got {func!r}")
+        self.func = func
 
-    def __post_init__(self) -> None:
-        if not callable(self.func):
-            raise TuneError(f"sample_from() requires a function of the spec, got {self.func!r}")
+    def __eq__(self, other: object) -> bool:
+        return type(other) is SampleFrom and other.func == self.func
+
+    def __hash__(self) -> int:
+        return hash(self.func)
 
     def __repr__(self) -> str:
         return f"sample_from({getattr(self.func, '__qualname__', self.func)!r})"
@@ -79,12 +82,24 @@ def sample_from(func: Callable[[Any], Any]) -> SampleFrom:
 class Domain(ABC):
     """A random distribution over config values; sampled once per variant.
 
-    Plugins translating a search space (HyperOpt, Optuna) read the public fields of the subclasses.
+    Plugins translating a search space (HyperOpt, Optuna) read the public ``fields`` of the
+    subclasses. Plain classes rather than dataclasses: generating dataclass code costs import time.
     """
+
+    fields: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def sample(self, rng: random.Random) -> Any:
         """One value drawn with ``rng``."""
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.fields)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._values() == self._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
 
 
 def _fail(call: str, problem: str) -> TuneError:
@@ -128,24 +143,30 @@ def _check_q(call: str, q: Any, lower: float, upper: float, integer: bool) -> No
         raise _fail(call, f"no multiple of q={q!r} lies in [{lower!r}, {upper!r}]")
 
 
+def _bounded_repr(domain: Float | Integer, plain: str, log: str) -> str:
+    """``quniform(0, 1, 0.1)``, ``lograndint(1, 100, base=10)``: the call that builds ``domain``."""
+    name = ("q" if domain.q is not None else "") + (log if domain.base is not None else plain)
+    args = [repr(domain.lower), repr(domain.upper)] + ([repr(domain.q)] if domain.q is not None else [])
+    if domain.base is not None:
+        args.append(f"base={domain.base!r}")
+    return f"{name}({', '.join(args)})"
+
+
 def _clean_float(value: float) -> float:
     """Drop binary noise from ``k * q`` (0.30000000000000004 -> 0.3)."""
     return float(f"{value:.15g}")
 
 
-@dataclass(frozen=True, repr=False)
 class Float(Domain):
     """Floats in ``[lower, upper]``: uniform, or log-uniform when ``base`` is set.
 
     With ``q`` the value is rounded to a multiple of ``q`` inside the bounds.
     """
 
-    lower: float
-    upper: float
-    q: float | None = None
-    base: float | None = None
+    fields = ("lower", "upper", "q", "base")
 
-    def __post_init__(self) -> None:
+    def __init__(self, lower: float, upper: float, q: float | None = None, base: float | None = None) -> None:
+        self.lower, self.upper, self.q, self.base = lower, upper, q, base
         call = repr(self)
         _check_real(call, "lower", self.lower)
         _check_real(call, "upper", self.upper)
@@ -167,14 +188,9 @@ class Float(Domain):
         return _clean_float(min(max(round(value / self.q), kmin), kmax) * self.q)
 
     def __repr__(self) -> str:
-        name = ("q" if self.q is not None else "") + ("loguniform" if self.base is not None else "uniform")
-        args = [repr(self.lower), repr(self.upper)] + ([repr(self.q)] if self.q is not None else [])
-        if self.base is not None:
-            args.append(f"base={self.base!r}")
-        return f"{name}({', '.join(args)})"
+        return _bounded_repr(self, "uniform", "loguniform")
 
 
-@dataclass(frozen=True, repr=False)
 class Integer(Domain):
     """Integers from ``lower`` to ``upper``: uniform, or log-uniform when ``base`` is set.
 
@@ -182,12 +198,10 @@ class Integer(Domain):
     (the multiples of ``q`` in ``[lower, upper]``).
     """
 
-    lower: int
-    upper: int
-    q: int | None = None
-    base: float | None = None
+    fields = ("lower", "upper", "q", "base")
 
-    def __post_init__(self) -> None:
+    def __init__(self, lower: int, upper: int, q: int | None = None, base: float | None = None) -> None:
+        self.lower, self.upper, self.q, self.base = lower, upper, q, base
         call = repr(self)
         _check_int(call, "lower", self.lower)
         _check_int(call, "upper", self.upper)
@@ -210,22 +224,16 @@ class Integer(Domain):
         return int(min(max(math.floor(value), self.lower), self.upper - 1))
 
     def __repr__(self) -> str:
-        name = ("q" if self.q is not None else "") + ("lograndint" if self.base is not None else "randint")
-        args = [repr(self.lower), repr(self.upper)] + ([repr(self.q)] if self.q is not None else [])
-        if self.base is not None:
-            args.append(f"base={self.base!r}")
-        return f"{name}({', '.join(args)})"
+        return _bounded_repr(self, "randint", "lograndint")
 
 
-@dataclass(frozen=True, repr=False)
 class Normal(Domain):
     """Normally distributed floats; with ``q``, rounded to a multiple of ``q``."""
 
-    mean: float = 0.0
-    sd: float = 1.0
-    q: float | None = None
+    fields = ("mean", "sd", "q")
 
-    def __post_init__(self) -> None:
+    def __init__(self, mean: float = 0.0, sd: float = 1.0, q: float | None = None) -> None:
+        self.mean, self.sd, self.q = mean, sd, q
         call = repr(self)
         _check_real(call, "mean", self.mean)
         _check_real(call, "sd", self.sd)
@@ -246,18 +254,17 @@ class Normal(Domain):
         return f"qrandn({self.mean!r}, {self.sd!r}, {self.q!r})"
 
 
-@dataclass(frozen=True, repr=False)
 class Categorical(Domain):
     """One of ``categories``, each equally likely. A category may itself be a search value."""
 
-    categories: Sequence[Any]
+    fields = ("categories",)
 
-    def __post_init__(self) -> None:
-        if isinstance(self.categories, (str, bytes)) or not isinstance(self.categories, Sequence):
-            raise TuneError(f"choice() requires a list of categories, got {self.categories!r}")
-        if not self.categories:
+    def __init__(self, categories: Sequence[Any]) -> None:
+        if isinstance(categories, (str, bytes)) or not isinstance(categories, Sequence):
+            raise TuneError(f"choice() requires a list of categories, got {categories!r}")
+        if not categories:
             raise TuneError("choice() requires at least one category, got an empty list")
-        object.__setattr__(self, "categories", tuple(self.categories))
+        self.categories = tuple(categories)
 
     def sample(self, rng: random.Random) -> Any:
         return self.categories[rng.randrange(len(self.categories))]

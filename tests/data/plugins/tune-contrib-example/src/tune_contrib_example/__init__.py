@@ -1,0 +1,1 @@
+"""tune-contrib-example: provides a scheduler under a name another plugin already uses."""

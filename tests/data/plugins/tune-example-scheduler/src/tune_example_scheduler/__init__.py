@@ -1,0 +1,3 @@
+"""tune-example-scheduler: a threshold scheduler, shipped as a tune-core plugin."""
+
+__version__ = "0.3.1"
