@@ -67,13 +67,13 @@ def run_experiments(
         raise TuneError(f"experiment names must be unique, got {names}")
     for exp in exps:
         exp.check_local_dir()
-    sched = _resolve_scheduler(scheduler, scheduler_config)
-    search = _resolve_search_alg(search_alg, search_alg_config)
+    sched: TrialScheduler = _resolve("scheduler", scheduler, scheduler_config, TrialScheduler)
+    search: SearchAlgorithm = _resolve("search_alg", search_alg, search_alg_config, SearchAlgorithm)
     sched.set_search_properties(metric, mode)
     search.set_search_properties(metric, mode)
     search.add_configurations(exps)
     logger_objs = _resolve_loggers(loggers)
-    execu = _resolve_executor(executor, executor_config)
+    execu: Executor = _resolve("executor", executor, executor_config, Executor)
 
     from tune_core.observers import Observers
     from tune_core.reporter import StatusReporter
@@ -168,46 +168,23 @@ def _config(kind: str, given: Any, config: Mapping[str, Any] | None) -> dict[str
     return dict(config or {})
 
 
-def _resolve_scheduler(given: Any, config: Mapping[str, Any] | None) -> TrialScheduler:
-    kwargs = _config("scheduler", given, config)
-    if given is None:
-        given = "fifo"
-    if isinstance(given, str):
-        from tune_core.plugins.registry import get_scheduler
+def _resolve(kind: str, given: Any, config: Mapping[str, Any] | None, interface: type) -> Any:
+    """An instance of ``interface``: ``given`` itself, or the registered plugin it names."""
+    kwargs = _config(kind, given, config)
+    if given is None or isinstance(given, str):
+        from tune_core.plugins import registry
 
-        given = get_scheduler(given, **kwargs)
-    if not isinstance(given, TrialScheduler):
-        raise TuneError(f"`scheduler` must be a TrialScheduler or a registered name, got {given!r}")
-    return given
-
-
-def _resolve_search_alg(given: Any, config: Mapping[str, Any] | None) -> SearchAlgorithm:
-    kwargs = _config("search_alg", given, config)
-    if given is None:
-        given = "basic"
-    if isinstance(given, str):
-        from tune_core.plugins.registry import get_searcher
-
-        given = get_searcher(given, **kwargs)
-    if isinstance(given, Searcher):
+        lookup = {"scheduler": registry.get_scheduler, "search_alg": registry.get_searcher,
+                  "executor": registry.get_executor}[kind]
+        default = {"scheduler": registry.DEFAULT_SCHEDULER, "search_alg": registry.DEFAULT_SEARCHER,
+                   "executor": registry.DEFAULT_EXECUTOR}[kind]
+        given = lookup(given or default, **kwargs)
+    if kind == "search_alg" and isinstance(given, Searcher):
         from tune_core.search import SearchGenerator
 
         given = SearchGenerator(given)
-    if not isinstance(given, SearchAlgorithm):
-        raise TuneError(f"`search_alg` must be a SearchAlgorithm, a Searcher or a registered name, got {given!r}")
-    return given
-
-
-def _resolve_executor(given: Any, config: Mapping[str, Any] | None) -> Executor:
-    kwargs = _config("executor", given, config)
-    if given is None:
-        given = "local"
-    if isinstance(given, str):
-        from tune_core.plugins.registry import get_executor
-
-        given = get_executor(given, **kwargs)
-    if not isinstance(given, Executor):
-        raise TuneError(f"`executor` must be an Executor or a registered name, got {given!r}")
+    if not isinstance(given, interface):
+        raise TuneError(f"`{kind}` must be a {interface.__name__} or a registered name, got {given!r}")
     return given
 
 

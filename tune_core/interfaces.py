@@ -80,7 +80,22 @@ class TrialRunnerView(ABC):
     def has_resources(self, resources: Resources) -> bool: ...
 
 
-class TrialScheduler(ABC):
+class _Objective:
+    """``metric``/``mode``: set by the component's own arguments or, failing that, by ``run``."""
+
+    metric: str | None = None
+    mode: str | None = None
+
+    def set_search_properties(self, metric: str | None, mode: str | None) -> bool:
+        """Adopt the experiment's metric/mode where the component has none of its own."""
+        if self.metric is None and metric is not None:
+            self.metric = metric
+        if self.mode is None and mode is not None:
+            self.mode = mode
+        return True
+
+
+class TrialScheduler(_Objective, ABC):
     """Decides, per result, whether a trial goes on, pauses or stops; and which trial runs next.
 
     ``metric``/``mode`` come from the scheduler's own arguments or, if unset, from ``tune_core.run``
@@ -91,16 +106,6 @@ class TrialScheduler(ABC):
     PAUSE: ClassVar[str] = PAUSE
     STOP: ClassVar[str] = STOP
 
-    metric: str | None = None
-    mode: str | None = None
-
-    def set_search_properties(self, metric: str | None, mode: str | None) -> bool:
-        """Adopt the experiment's metric/mode where the scheduler has none of its own."""
-        if self.metric is None and metric is not None:
-            self.metric = metric
-        if self.mode is None and mode is not None:
-            self.mode = mode
-        return True
 
     def on_trial_add(self, runner: TrialRunnerView, trial: Trial) -> None:
         """A new trial was added to the runner."""
@@ -142,18 +147,9 @@ class TrialScheduler(ABC):
         """Take back what ``save`` returned."""
 
 
-class SearchAlgorithm(ABC):
+class SearchAlgorithm(_Objective, ABC):
     """Produces the trials of an experiment, one at a time."""
 
-    metric: str | None = None
-    mode: str | None = None
-
-    def set_search_properties(self, metric: str | None, mode: str | None) -> bool:
-        if self.metric is None and metric is not None:
-            self.metric = metric
-        if self.mode is None and mode is not None:
-            self.mode = mode
-        return True
 
     @abstractmethod
     def add_configurations(self, experiments: list[Experiment]) -> None:
