@@ -6,33 +6,56 @@ The public API keeps the original Ray Tune's: ``run_experiments``, ``Experiment`
 at ``tune_core.plugins`` and ``tune_core.interfaces``.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
-
-from tune_core.api import run, run_experiments
-from tune_core.errors import TuneError
-from tune_core.experiment import Experiment
-from tune_core.pinning import get_pinned_object, pin_in_object_store
-from tune_core.registry import register_trainable
-from tune_core.schedulers import FIFOScheduler, MedianStoppingRule, TrialScheduler
-from tune_core.search import (
-    choice,
-    grid_search,
-    lograndint,
-    loguniform,
-    qloguniform,
-    qrandint,
-    qrandn,
-    quniform,
-    randint,
-    randn,
-    sample_from,
-    uniform,
-)
-from tune_core.session import report
-from tune_core.trainable import Trainable
 
 if TYPE_CHECKING:
     from tune_core.analysis import ExperimentAnalysis
+    from tune_core.api import run, run_experiments
+    from tune_core.errors import TuneError
+    from tune_core.experiment import Experiment
+    from tune_core.pinning import get_pinned_object, pin_in_object_store
+    from tune_core.registry import register_trainable
+    from tune_core.schedulers import FIFOScheduler, MedianStoppingRule, TrialScheduler
+    from tune_core.search import (
+        choice,
+        grid_search,
+        lograndint,
+        loguniform,
+        qloguniform,
+        qrandint,
+        qrandn,
+        quniform,
+        randint,
+        randn,
+        sample_from,
+        uniform,
+    )
+    from tune_core.session import report
+    from tune_core.trainable import Trainable
+
+#: Where each public name lives. Imported on first use, so a worker process (which imports this
+#: package too) and ``import tune_core`` stay fast.
+_PUBLIC = {
+    "ExperimentAnalysis": "tune_core.analysis",
+    "run": "tune_core.api",
+    "run_experiments": "tune_core.api",
+    "TuneError": "tune_core.errors",
+    "Experiment": "tune_core.experiment",
+    "get_pinned_object": "tune_core.pinning",
+    "pin_in_object_store": "tune_core.pinning",
+    "register_trainable": "tune_core.registry",
+    "FIFOScheduler": "tune_core.schedulers",
+    "MedianStoppingRule": "tune_core.schedulers",
+    "TrialScheduler": "tune_core.schedulers",
+    "report": "tune_core.session",
+    "Trainable": "tune_core.trainable",
+    **{
+        name: "tune_core.search"
+        for name in ("choice", "grid_search", "lograndint", "loguniform", "qloguniform", "qrandint",
+                     "qrandn", "quniform", "randint", "randn", "sample_from", "uniform")
+    },
+}
 
 __version__ = "0.1.0"
 
@@ -67,9 +90,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # pandas is heavy: ExperimentAnalysis loads only when asked for.
-    if name == "ExperimentAnalysis":
-        from tune_core.analysis import ExperimentAnalysis
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tune_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return ExperimentAnalysis
-    raise AttributeError(f"module 'tune_core' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

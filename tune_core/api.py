@@ -71,9 +71,14 @@ def run_experiments(
     search: SearchAlgorithm = _resolve("search_alg", search_alg, search_alg_config, SearchAlgorithm)
     sched.set_search_properties(metric, mode)
     search.set_search_properties(metric, mode)
-    search.add_configurations(exps)
     logger_objs = _resolve_loggers(loggers)
+    # The executor last among the checks, and before the slower setup: its workers boot meanwhile.
     execu: Executor = _resolve("executor", executor, executor_config, Executor)
+    try:
+        search.add_configurations(exps)
+    except BaseException:
+        execu.shutdown()
+        raise
 
     from tune_core.observers import Observers
     from tune_core.reporter import StatusReporter

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = ["RecursiveDependencyError", "TuneError", "closest", "unknown_name_error"]
@@ -18,6 +17,8 @@ class RecursiveDependencyError(TuneError):
 
 def closest(name: str, choices: Iterable[str]) -> str | None:
     """The nearest spelling of ``name`` among ``choices``, for "did you mean" hints."""
+    import difflib  # Only error paths pay for it.
+
     matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return matches[0] if matches else None
 

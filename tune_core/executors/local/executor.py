@@ -103,6 +103,8 @@ class LocalExecutor(Executor):
         self._env = _worker_env()
         self._max_idle = max(2, int(cpus))
         atexit.register(_shutdown_ref, weakref.ref(self))
+        # Boot one CPU worker now: it starts while the runner sets up, so the first trial need not wait.
+        self._spawn("")
 
     # --- capacity ---------------------------------------------------------------------------
     def total_resources(self) -> Resources:
