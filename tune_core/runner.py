@@ -31,6 +31,7 @@ from tune_core.interfaces import (
     TrialRunnerView,
     TrialScheduler,
 )
+from tune_core.logwriter import LogWriter
 from tune_core.registry import get_trainable
 from tune_core.resources import Resources
 from tune_core.trial import ERROR, PAUSED, PENDING, RUNNING, TERMINATED, Trial, trial_dirname
@@ -78,7 +79,7 @@ class TrialRunner(TrialRunnerView):
         self._search_alg = search_alg
         self._scheduler = scheduler
         self._executor = executor
-        self._loggers = list(loggers)
+        self._logs = LogWriter(loggers)
         self._reporter = reporter
         self._observers = observers
         self._logdirs = list(logdirs)
@@ -190,8 +191,7 @@ class TrialRunner(TrialRunnerView):
         trial.status = RUNNING
         self._running[trial.trial_id] = trial
         self._used.add(trial.resources, +1)
-        for logger in self._loggers:
-            self._call_logger(logger, "on_trial_start", trial)
+        self._logs.trial_start(trial)
         stop = trial.stopping_criterion
         launch = TrialLaunch(
             trial_id=trial.trial_id,
@@ -212,14 +212,12 @@ class TrialRunner(TrialRunnerView):
             self._observers.trial_start(trial)
 
     def _make_logdir(self, trial: Trial) -> Path:
+        """Choose the trial's directory; it is created where the trial runs and by the log writer."""
         base = Path(trial.experiment_dir)
         name = trial_dirname(trial)
         path = base / name
-        try:
-            path.mkdir(parents=True)
-        except FileExistsError:
+        if path.exists():  # Left by an earlier run into the same local_dir.
             path = base / f"{name}_{trial.trial_id}"
-            path.mkdir(parents=True, exist_ok=True)
         return path
 
     def _decision_point(self, trial: Trial) -> DecisionPoint | None:
@@ -232,18 +230,19 @@ class TrialRunner(TrialRunnerView):
         trial = self._running.get(event.trial_id)
         if trial is None:
             return
-        for result in event.results:
+        results = event.results
+        for index, result in enumerate(results):
             decision = self._process_result(trial, result)
             if decision != CONTINUE:
+                self._logs.trial_results(trial, results[: index + 1])
                 self._apply_decision(trial, decision)
                 return
+        self._logs.trial_results(trial, results)
         if event.waiting:
             self._executor.continue_trial(trial.trial_id, self._decision_point(trial))
 
     def _process_result(self, trial: Trial, result: dict[str, Any]) -> str:
         trial.update_last_result(result)
-        for logger in self._loggers:
-            self._call_logger(logger, "on_trial_result", trial, result)
         self._search_alg.on_trial_result(trial.trial_id, result)
         if self._observers is not None:
             self._observers.trial_result(trial, result)
@@ -297,6 +296,7 @@ class TrialRunner(TrialRunnerView):
         trial.num_failures += 1
         trial.error_message = error.strip().splitlines()[-1] if error.strip() else "unknown error"
         if trial.logdir is not None:
+            Path(trial.logdir).mkdir(parents=True, exist_ok=True)
             path = Path(trial.logdir) / f"error_{trial.num_failures}.txt"
             path.write_text(error)
             trial.error_file = str(path)
@@ -316,8 +316,7 @@ class TrialRunner(TrialRunnerView):
         self._running.pop(trial.trial_id, None)
         self._used.add(trial.resources, -1)
         trial.status = status
-        for logger in self._loggers:
-            self._call_logger(logger, "on_trial_complete", trial)
+        self._logs.trial_complete(trial)
 
     def _finish(self, trial: Trial, status: str) -> None:
         if trial.trial_id in self._running:
@@ -346,21 +345,12 @@ class TrialRunner(TrialRunnerView):
             self.stop_trial(trial)
 
     # --- housekeeping --------------------------------------------------------------------------
-    def _call_logger(self, logger: TrialLogger, method: str, *args: Any) -> None:
-        try:
-            getattr(logger, method)(*args)
-        except Exception as exc:  # One bad logger never kills a trial or the run.
-            log.error("logger %s failed in %s and is now off: %r", type(logger).__name__, method, exc)
-            self._loggers.remove(logger)
-
     def _flush(self) -> None:
         self._last_flush = self._clock()
-        for logger in list(self._loggers):
-            self._call_logger(logger, "flush")
+        self._logs.flush()
 
     def close(self) -> None:
-        for logger in list(self._loggers):
-            self._call_logger(logger, "close")
+        self._logs.close()
 
     def _report(self, force: bool = False, finished: bool = False) -> None:
         if self._reporter is None or not self._reporter.due(force):

@@ -178,6 +178,7 @@ def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
     session = Session(channel, launch)
     set_current_session(session)
     try:
+        os.makedirs(launch.logdir, exist_ok=True)
         with _trial_env(launch.env), _outputs.capture(launch.logdir):
             try:
                 if inspect.isclass(trainable):

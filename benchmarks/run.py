@@ -1,0 +1,326 @@
+"""Orchestration-overhead benchmarks W1-W4 (BENCHMARKS.md): tune-core beside the plain-Python floor.
+
+Every run is a fresh subprocess; floor and tune-core runs alternate so noise hits both alike; figures
+are medians of ``--repeat`` runs, printed with their ratio to the floor measured in the same run and the
+target. Usage::
+
+    python benchmarks/run.py [--only W1,W2,W3,W4,MEM] [--repeat 3] [--json out.json]
+                             [--systems floor,tune-core] [--check]
+
+MEM is the peak memory of the whole process tree during W1, in separate runs (sampling costs CPU, so
+it never overlaps a throughput figure). The figure is the tree's summed PSS (proportional set size:
+each shared page is split among the processes that map it, so forked workers are not counted twice),
+read from ``/proc/<pid>/smaps_rollup`` about every 20 ms; summed RSS and USS are recorded beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from workloads import W4_IDEAL_S, WORKLOADS  # noqa: E402 (needs the path above)
+
+SYSTEMS = {"floor": HERE / "floor.py", "tune-core": HERE / "tune_child.py"}
+MB = 1e6
+
+
+@dataclass(frozen=True)
+class Figure:
+    """How one benchmark turns a run into its figure, and the target tune-core must meet."""
+
+    id: str
+    label: str
+    workload: str
+    value: Callable[[dict[str, Any]], float]
+    target: str
+    met: Callable[[float, float], bool]  # (tune-core figure, floor figure) -> target met
+    higher_is_better: bool = True
+    fmt: str = "{:,.0f}"
+
+
+FIGURES = {
+    "W1": Figure("W1", "results/s (run)", "W1", lambda r: 10_000 / r["run_s"], ">= 40% of floor",
+                 lambda t, f: t >= 0.4 * f),
+    "W2": Figure("W2", "trials/s (run)", "W2", lambda r: 500 / r["run_s"], ">= 1,000",
+                 lambda t, f: t >= 1000),
+    "W3": Figure("W3", "process s", "W3", lambda r: r["process_s"], "< 0.6 s",
+                 lambda t, f: t < 0.6, higher_is_better=False, fmt="{:.3f}"),
+    "W4": Figure("W4", "efficiency (8 s / run)", "W4", lambda r: W4_IDEAL_S / r["run_s"], ">= 0.97",
+                 lambda t, f: t >= 0.97, fmt="{:.3f}"),
+    "MEM": Figure("MEM", "W1 peak PSS, MB (tree)", "W1", lambda r: r["peak_pss"] / MB, "< 250 MB",
+                  lambda t, f: t < 250, higher_is_better=False, fmt="{:.1f}"),
+}
+
+
+@dataclass
+class Samples:
+    """All runs of one figure for one system."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+# --- process-tree memory -----------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` via /proc/<pid>/task/*/children (cheap: no scan of all of /proc)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                found.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _tree(pid: int) -> list[int]:
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(_children(current))
+    return tree
+
+
+def _rollup(pid: int) -> tuple[int, int, int]:
+    """(PSS, RSS, USS) in bytes for one process, or zeros if it is gone."""
+    values: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                key, _, rest = line.partition(":")
+                if key in ("Pss", "Rss", "Private_Clean", "Private_Dirty"):
+                    values[key] = int(rest.split()[0]) * 1024
+    except (OSError, ValueError):
+        return 0, 0, 0
+    return values.get("Pss", 0), values.get("Rss", 0), values.get("Private_Clean", 0) + values.get(
+        "Private_Dirty", 0
+    )
+
+
+def _fallback_tree_memory(pid: int) -> tuple[int, int, int, int]:
+    """psutil for systems without smaps_rollup or /proc/.../children (slower: scans all processes)."""
+    import psutil
+
+    pss = rss = uss = 0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0, 0, 0, 0
+    for proc in procs:
+        try:
+            info = proc.memory_full_info()
+        except psutil.Error:
+            continue
+        pss, rss, uss = pss + getattr(info, "pss", info.rss), rss + info.rss, uss + info.uss
+    return pss, rss, uss, len(procs)
+
+
+def tree_memory(pid: int) -> tuple[int, int, int, int]:
+    """Summed (PSS, RSS, USS, process count) over ``pid`` and all its descendants."""
+    if not os.path.exists(f"/proc/{pid}/smaps_rollup") or not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
+        return _fallback_tree_memory(pid)
+    pids = _tree(pid)
+    pss = rss = uss = 0
+    for p in pids:
+        a, b, c = _rollup(p)
+        pss, rss, uss = pss + a, rss + b, uss + c
+    return pss, rss, uss, len(pids)
+
+
+# --- one fresh-process run -----------------------------------------------------------------------
+def run_once(system: str, workload: str, sample_memory: float | None, base: Path | None = None) -> dict[str, Any]:
+    """Start ``system``'s script for ``workload`` in a fresh interpreter; return its figures.
+
+    ``process_s`` is wall time from just before the interpreter starts to just after it exits.
+    """
+    out_dir = Path(tempfile.mkdtemp(prefix=f"tune-bench-{workload}-", dir=base))
+    peak = {"peak_pss": 0, "peak_rss": 0, "peak_uss": 0, "max_procs": 0, "samples": 0}
+    # The working tree's tune_core, also when it is not installed.
+    paths = [str(HERE.parent), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    with tempfile.TemporaryFile(mode="w+") as stdout, tempfile.TemporaryFile(mode="w+") as stderr:
+        try:
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                [sys.executable, str(SYSTEMS[system]), workload, str(out_dir)],
+                stdout=stdout, stderr=stderr, cwd=HERE.parent, env=env,
+            )
+            if sample_memory:
+                while proc.poll() is None:
+                    pss, rss, uss, count = tree_memory(proc.pid)
+                    peak["peak_pss"] = max(peak["peak_pss"], pss)
+                    peak["peak_rss"] = max(peak["peak_rss"], rss)
+                    peak["peak_uss"] = max(peak["peak_uss"], uss)
+                    peak["max_procs"] = max(peak["max_procs"], count)
+                    peak["samples"] += 1
+                    time.sleep(sample_memory)
+            code = proc.wait()
+            process_s = time.perf_counter() - started
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read(), stderr.read()
+    if code != 0:
+        tail = "\n".join((err or out).strip().splitlines()[-6:])
+        raise RuntimeError(f"{system} {workload} exited {code}:\n{tail}")
+    result = _last_json(out)
+    expected = WORKLOADS[workload].total_results
+    if result.get("results") != expected:
+        raise RuntimeError(f"{system} {workload}: {result.get('results')} results logged, expected {expected}")
+    result["process_s"] = process_s
+    if sample_memory:
+        result.update(peak)
+    return result
+
+
+def _last_json(text: str) -> dict[str, Any]:
+    for line in reversed(text.strip().splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    raise RuntimeError(f"no JSON result line in output:\n{text[-500:]}")
+
+
+# --- the run and its report ----------------------------------------------------------------------
+def measure(
+    only: list[str], systems: list[str], repeat: int, interval: float, base: Path | None = None
+) -> dict[str, dict[str, Samples]]:
+    """Run each figure ``repeat`` times per system, alternating systems; collect runs and errors."""
+    table: dict[str, dict[str, Samples]] = {fid: {s: Samples() for s in systems} for fid in only}
+    for fid in only:
+        figure = FIGURES[fid]
+        for attempt in range(repeat):
+            for system in systems:
+                samples = table[fid][system]
+                if samples.errors:  # a system that failed once is not retried
+                    continue
+                try:
+                    run = run_once(system, figure.workload, interval if fid == "MEM" else None, base)
+                except RuntimeError as exc:
+                    samples.errors.append(str(exc))
+                    print(f"  {fid} {system}: FAILED\n    " + str(exc).replace("\n", "\n    "), flush=True)
+                    continue
+                run["figure"] = figure.value(run)
+                samples.runs.append(run)
+                print(f"  {fid} {system} run {attempt + 1}/{repeat}: {figure.fmt.format(run['figure'])} "
+                      f"{figure.label}", flush=True)
+    return table
+
+
+def report(table: dict[str, dict[str, Samples]]) -> tuple[str, list[dict[str, Any]], bool]:
+    """The summary table, its rows as data, and whether every tune-core target was met."""
+    header = f"{'id':<4} {'figure':<24} {'tune-core':>11} {'floor':>11} {'ratio':>8}  {'target':<16} met"
+    lines = [header, "-" * len(header)]
+    rows: list[dict[str, Any]] = []
+    all_met = True
+    for fid, by_system in table.items():
+        figure = FIGURES[fid]
+        medians = {s: statistics.median(r["figure"] for r in v.runs) if v.runs else None
+                   for s, v in by_system.items()}
+        tune, floor = medians.get("tune-core"), medians.get("floor")
+        ratio = met = None
+        if tune is not None and floor:
+            ratio = tune / floor
+        if tune is not None:
+            met = figure.met(tune, floor or 0.0)
+            all_met &= met
+        elif "tune-core" in by_system:
+            all_met = False
+
+        ratio_text = "-" if ratio is None else (f"{ratio:.1%}" if figure.higher_is_better and fid != "W4"
+                                               else f"{ratio:.2f}x")
+        met_text = "-" if met is None else ("yes" if met else "NO")
+        lines.append(f"{fid:<4} {figure.label:<24} {_cell(figure, tune, by_system.get('tune-core')):>11} "
+                     f"{_cell(figure, floor, by_system.get('floor')):>11} "
+                     f"{ratio_text:>8}  {figure.target:<16} {met_text}")
+        rows.append({"id": fid, "figure": figure.label, "tune_core": tune, "floor": floor, "ratio": ratio,
+                     "target": figure.target, "met": met,
+                     "runs": {s: v.runs for s, v in by_system.items()},
+                     "errors": {s: v.errors for s, v in by_system.items() if v.errors}})
+    return "\n".join(lines), rows, all_met
+
+
+def _cell(figure: Figure, value: float | None, samples: Samples | None) -> str:
+    """A median formatted for the table; FAILED when the system's runs failed, '-' when not run."""
+    if value is not None:
+        return figure.fmt.format(value)
+    return "FAILED" if samples is not None and samples.errors else "-"
+
+
+def environment() -> dict[str, Any]:
+    """Where the figures came from: enough to tell two machines apart."""
+    sys.path.insert(1, str(HERE.parent))  # the working tree's version, as the children see it
+    try:
+        import tune_core
+
+        version = getattr(tune_core, "__version__", "?")
+    except Exception as exc:  # a broken tree still gets its floor measured
+        version = f"unavailable ({type(exc).__name__})"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
+                            text=True).stdout.strip()
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "tune_core": version, "commit": commit or None, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, measure, print the table; exit 1 when a run failed (or, with --check, a target)."""
+    parser = argparse.ArgumentParser(description="tune-core orchestration benchmarks W1-W4 vs the floor")
+    parser.add_argument("--only", default="W1,W2,W3,W4,MEM", help="comma-separated ids (W1,W2,W3,W4,MEM)")
+    parser.add_argument("--repeat", type=int, default=3, help="fresh-process runs per figure and system")
+    parser.add_argument("--systems", default="floor,tune-core", help="floor, tune-core or both")
+    parser.add_argument("--interval", type=float, default=0.02, help="memory sampling period, seconds")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where runs write their results (default: the system temp dir); deleted after")
+    parser.add_argument("--json", type=Path, help="write the environment, every run and the table here")
+    parser.add_argument("--check", action="store_true", help="exit 1 if tune-core misses a target")
+    args = parser.parse_args(argv)
+    only = [f.strip().upper() for f in args.only.split(",") if f.strip()]
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = [f for f in only if f not in FIGURES] + [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        parser.error(f"unknown: {', '.join(unknown)}; ids: {', '.join(FIGURES)}; systems: {', '.join(SYSTEMS)}")
+
+    env = environment()
+    print(f"tune-core {env['tune_core']} ({env['commit']}), Python {env['python']}, {env['cpus']} CPUs; "
+          f"medians of {args.repeat} fresh processes per figure")
+    if args.dir:
+        args.dir.mkdir(parents=True, exist_ok=True)
+    table = measure(only, systems, args.repeat, args.interval, args.dir)
+    text, rows, all_met = report(table)
+    print()
+    print(text)
+    print("\nratio = tune-core / floor, both measured in this run. MEM = peak summed PSS of the process "
+          "tree (RSS and USS in --json).")
+    if args.json:
+        args.json.write_text(json.dumps({"environment": env, "rows": rows}, indent=2))
+    failed = any(row["errors"] for row in rows)
+    return 1 if failed or (args.check and not all_met) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""One W1-W4 run on tune-core's local executor, in a fresh process (the harness starts it).
+
+Times the ``run_experiments`` call alone, then checks every result reached result.json, and prints one
+JSON line: ``{"run_s": ..., "results": ...}``. W3's figure is this whole process, start to exit, as the
+harness measures it. Usage::
+
+    python benchmarks/tune_child.py W1 LOCAL_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from workloads import CPUS, WORKLOADS, Workload
+
+import tune_core as tune
+
+
+def make_trainable(results: int, sleep: float) -> Callable[[dict[str, Any], Callable[..., Any]], None]:
+    """A function trainable reporting ``results`` times in a tight loop (or after ``sleep`` each)."""
+
+    def trainable(config: dict[str, Any], reporter: Callable[..., Any]) -> None:
+        for i in range(1, results + 1):
+            if sleep:
+                time.sleep(sleep)
+            reporter(mean_accuracy=i, timesteps_total=i)
+
+    return trainable
+
+
+def run(workload: Workload, local_dir: Path) -> dict[str, float]:
+    """Run ``workload`` with FIFO and default loggers on 2 CPUs; return run seconds and results logged."""
+    experiments = {
+        workload.id: {
+            "run": make_trainable(workload.results, workload.sleep),
+            "config": {"i": tune.grid_search(list(range(workload.trials)))},
+            "resources": {"cpu": 1},
+            "local_dir": str(local_dir),
+        }
+    }
+    started = time.perf_counter()
+    tune.run_experiments(
+        experiments,
+        scheduler="fifo",
+        executor="local",
+        executor_config={"num_cpus": CPUS, "num_gpus": 0},
+        verbose=0,
+    )
+    run_s = time.perf_counter() - started
+    logged = sum(
+        sum(1 for line in path.open() if line.strip())
+        for path in (local_dir / workload.id).glob("*/result.json")
+    )
+    return {"run_s": run_s, "results": logged}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(WORKLOADS[sys.argv[1]], Path(sys.argv[2]))))

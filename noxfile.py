@@ -1,0 +1,137 @@
+"""Nox sessions for tune-core: what CI runs (``python3 -m nox``) and what a developer runs by name.
+
+CI runs the default set: ``tests``, ``plugins``, ``examples``, ``lint``. ``demo`` is the main job (a
+real tuning run of a PyTorch model) and ``benchmarks`` measures orchestration overhead; both run only
+when named (``python3 -m nox -s demo``). Every session forwards ``session.posargs``, e.g.
+``python3 -m nox -s tests -- -k spec -x``. ``compat`` runs the tests on each supported Python; with pyenv,
+expose them first: ``PYENV_VERSION=3.11.7:3.10.13:3.12.1 python3 -m nox -s compat``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+# --- constants ---------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+#: Every Python the classifiers promise; ``compat`` runs the tests on each one that is installed.
+PYTHONS: list[str] = nox.project.python_versions(PYPROJECT)
+#: Default sessions use the interpreter running nox when the project supports it, so a machine with
+#: only one Python (CI: ``python3 -m nox``) never fails on an absent interpreter; None means "nox's own".
+_RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+PYTHON: str | None = _RUNNING if _RUNNING in PYTHONS else None
+#: In-repo plugin distributions, one folder each (``plugins/tune-hyperband/pyproject.toml``).
+PLUGINS: list[str] = sorted(p.parent.name for p in ROOT.glob("plugins/*/pyproject.toml"))
+#: The CPU build of torch the examples are checked against; never a CUDA build (a 2 GB download).
+TORCH = "torch==2.13.0"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+#: Strict plugin loading: a plugin that fails to load fails the run instead of warning.
+STRICT_ENV = {"TUNE_STRICT_PLUGINS": "1"}
+
+nox.options.sessions = ["tests", "plugins", "examples", "lint"]
+nox.options.default_venv_backend = "venv"
+# Keep environments between local runs (installs are then a quick no-op check); CI starts clean anyway.
+nox.options.reuse_venv = "yes"
+
+
+# --- shared steps ------------------------------------------------------------------------------
+def _install_core(session: nox.Session, *extras: str, torch: bool = False) -> None:
+    """Install tune-core (editable, so tests see the working tree) with ``extras``, and torch if asked."""
+    if torch:
+        _install_torch(session)
+    target = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", target)
+
+
+def _install_torch(session: nox.Session) -> None:
+    """Install the CPU torch build: from a local wheel directory when pip has one, else PyTorch's CPU index.
+
+    A plain ``pip install torch`` from PyPI on Linux pulls the CUDA build; the CPU index avoids that.
+    """
+    config = session.run("python", "-m", "pip", "config", "list", silent=True) or ""
+    links = [
+        part.strip("'\"")
+        for line in str(config).splitlines()
+        if "find-links" in line
+        for part in line.split("=", 1)[1].split()
+    ]
+    version = TORCH.split("==", 1)[1]
+    local = any(Path(d).glob(f"torch-{version}+cpu-*.whl") for d in links if Path(d).is_dir())
+    if local:
+        session.install(TORCH)
+    else:
+        session.install(TORCH, "--index-url", TORCH_CPU_INDEX)
+
+
+def _plugin_extras(plugin: str) -> str:
+    """``[test]`` when the plugin's pyproject declares a ``test`` extra, else nothing."""
+    meta = nox.project.load_toml(f"plugins/{plugin}/pyproject.toml")
+    extras = meta.get("project", {}).get("optional-dependencies", {})
+    return "[test]" if "test" in extras else ""
+
+
+# --- sessions ----------------------------------------------------------------------------------
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the core test suite (no torch: the digits example test skips itself)."""
+    _install_core(session, "dev")
+    session.run("pytest", "tests", *session.posargs, env=STRICT_ENV)
+
+
+if PLUGINS:
+
+    @nox.session(python=PYTHON)
+    @nox.parametrize("plugin", PLUGINS)
+    def plugins(session: nox.Session, plugin: str) -> None:
+        """Install one in-repo plugin beside the core and run its own tests."""
+        _install_core(session, "dev")
+        session.install("-e", f"plugins/{plugin}{_plugin_extras(plugin)}")
+        tests_dir = ROOT / "plugins" / plugin / "tests"
+        target = str(tests_dir) if tests_dir.is_dir() else f"plugins/{plugin}"
+        session.run("pytest", target, *session.posargs, env=STRICT_ENV)
+
+else:
+
+    @nox.session(python=False)  # no virtualenv to build just to skip
+    def plugins(session: nox.Session) -> None:
+        """Run each in-repo plugin's tests (none yet: skipped)."""
+        session.skip("no plugins yet: nothing matches plugins/*/pyproject.toml")
+
+
+@nox.session(python=PYTHON)
+def examples(session: nox.Session) -> None:
+    """Run the examples' tests, including the real PyTorch digits tuning run."""
+    _install_core(session, "torch", "dev", torch=True)
+    session.run("pytest", "tests/test_examples.py", *session.posargs, env=STRICT_ENV)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Check style with ruff (whole repo) and types with mypy (tune_core)."""
+    _install_core(session, "dev")
+    session.run("ruff", "check", ".", *session.posargs)
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job: tune a PyTorch MLP on scikit-learn's digits (10-20 s of tuning on 2 cores)."""
+    _install_core(session, "torch", torch=True)
+    session.run("python", "examples/tune_digits.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def benchmarks(session: nox.Session) -> None:
+    """Measure orchestration overhead (W1-W4 and peak memory) against the plain-Python floor."""
+    _install_core(session)
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(python=PYTHONS, default=False)
+def compat(session: nox.Session) -> None:
+    """Run the core tests on every Python the classifiers list (each needs pythonX.Y on PATH)."""
+    _install_core(session, "dev")
+    session.run("pytest", "tests", *session.posargs, env=STRICT_ENV)

@@ -1,0 +1,98 @@
+"""Runs the loggers on a background thread, so slow file systems never stall the event loop.
+
+Creating files and directories can cost hundreds of microseconds each on a busy disk; done on the
+runner's thread it would cap how many trials start per second. Here the runner only enqueues calls;
+one thread (in order) makes them. System calls release the GIL, so the disk work overlaps the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tune_core.interfaces import TrialLogger
+from tune_core.trial import Trial
+
+__all__ = ["LogWriter"]
+
+log = logging.getLogger("tune_core")
+
+_STOP = object()
+
+
+class LogWriter:
+    """Fans each trial event out to ``loggers`` on one background thread, in the order it came.
+
+    A logger that raises is reported once and switched off; the others and the run go on.
+    """
+
+    def __init__(self, loggers: Sequence[TrialLogger]):
+        self._loggers = list(loggers)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="tune-logwriter", daemon=True)
+        self._thread.start()
+
+    # --- called on the runner's thread -----------------------------------------------------------
+    def trial_start(self, trial: Trial) -> None:
+        self._queue.put((self._start, (trial, str(trial.logdir))))
+
+    def trial_results(self, trial: Trial, results: list[dict[str, Any]]) -> None:
+        self._queue.put((self._results, (trial, results)))
+
+    def trial_complete(self, trial: Trial) -> None:
+        self._queue.put((self._each, ("on_trial_complete", trial)))
+
+    def flush(self) -> None:
+        self._queue.put((self._each, ("flush",)))
+
+    def sync(self) -> None:
+        """Wait until every call made so far has been carried out (and flushed)."""
+        done = threading.Event()
+        self._queue.put((self._each, ("flush",)))
+        self._queue.put((done.set, ()))
+        done.wait()
+
+    def close(self) -> None:
+        """Carry out what is queued, close every logger, stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put((self._each, ("close",)))
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    # --- on the writer thread --------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            func, args = item
+            func(*args)
+
+    def _start(self, trial: Trial, logdir: str) -> None:
+        os.makedirs(logdir, exist_ok=True)
+        self._each("on_trial_start", trial)
+
+    def _results(self, trial: Trial, results: list[dict[str, Any]]) -> None:
+        for logger in list(self._loggers):
+            write: Callable[[Trial, dict[str, Any]], None] = logger.on_trial_result
+            try:
+                for result in results:
+                    write(trial, result)
+            except Exception as exc:
+                self._drop(logger, "on_trial_result", exc)
+
+    def _each(self, method: str, *args: Any) -> None:
+        for logger in list(self._loggers):
+            try:
+                getattr(logger, method)(*args)
+            except Exception as exc:
+                self._drop(logger, method, exc)
+
+    def _drop(self, logger: TrialLogger, method: str, exc: Exception) -> None:
+        log.error("logger %s failed in %s and is now off: %r", type(logger).__name__, method, exc)
+        if logger in self._loggers:
+            self._loggers.remove(logger)
