@@ -217,3 +217,26 @@ def test_function_with_config_only_reports_through_tune_report(local_dir: Path) 
 
     trials = _run(local_dir, {"run": modern})
     assert [r["loss"] for r in _lines(trials[0])] == [1.0, 0.5, pytest.approx(1 / 3)]
+
+
+def test_long_trial_output_is_in_its_directory_while_it_runs(local_dir: Path, tmp_path: Path) -> None:
+    seen = tmp_path / "seen.txt"
+
+    def chatty(config: dict[str, Any], reporter: Any) -> None:
+        import time
+
+        print("started", flush=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            matches = [p for p in Path(config["root"]).glob("*/stdout")]
+            if matches and "started" in matches[0].read_text():
+                Path(config["seen"]).write_text("live")
+                break
+            time.sleep(0.1)
+        reporter(done=True)
+
+    trials = _run(local_dir, {"run": chatty, "config": {"root": str(local_dir / "exp"), "seen": str(seen)}})
+    assert seen.read_text() == "live"
+    assert "started" in Path(trials[0].logdir, "stdout").read_text()
+    assert Path(trials[0].logdir, "stderr").read_text() == ""
+    assert not list((local_dir / "exp").glob(".tune_worker_*")), "spare output files left behind"

@@ -7,6 +7,7 @@ at ``tune_core.plugins`` and ``tune_core.interfaces``.
 """
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
     from tune_core.session import report
     from tune_core.trainable import Trainable
 
-#: Where each public name lives. Imported on first use, so a worker process (which imports this
-#: package too) and ``import tune_core`` stay fast.
+#: Where each public name lives. A driver loads them with the package; a worker process, which
+#: imports this package too but needs none of them, loads each on first use only.
 _PUBLIC = {
     "ExperimentAnalysis": "tune_core.analysis",
     "run": "tune_core.api",
@@ -100,3 +101,10 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_PUBLIC))
+
+
+if not os.environ.get("TUNE_CORE_WORKER"):
+    for _name, _module in _PUBLIC.items():
+        if _module != "tune_core.analysis":  # pandas: loaded when analysis is asked for
+            globals()[_name] = getattr(importlib.import_module(_module), _name)
+    importlib.import_module("tune_core.plugins.registry")  # what a run resolves names with

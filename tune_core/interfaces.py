@@ -45,7 +45,7 @@ PAUSE = "PAUSE"
 STOP = "STOP"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DecisionPoint:
     """A point where a running trial waits for the scheduler before going on.
 
@@ -259,7 +259,7 @@ class TrialLaunch:
     env: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass
 class TrialResults:
     """Results of one trial, in order. ``waiting``: the last one is held at a decision point."""
 
@@ -268,7 +268,7 @@ class TrialResults:
     waiting: bool = False
 
 
-@dataclass(slots=True)
+@dataclass
 class TrialCheckpointed:
     """A checkpoint of the trial is complete at ``path`` (written under a temporary name, then renamed)."""
 
@@ -277,14 +277,14 @@ class TrialCheckpointed:
     iteration: int
 
 
-@dataclass(slots=True)
+@dataclass
 class TrialFinished:
     """The trial ended by itself: its trainable returned, said ``done``, or met a stop criterion."""
 
     trial_id: str
 
 
-@dataclass(slots=True)
+@dataclass
 class TrialFailed:
     """The trial raised, or the process running it died. ``error`` holds the traceback or reason."""
 
@@ -305,6 +305,9 @@ class Executor(ABC):
     @abstractmethod
     def start_trial(self, launch: TrialLaunch) -> str:
         """Start a trial; return where it runs (e.g. ``"pid=1234"``), for the status block."""
+
+    def prepare(self, expected_trials: int | None) -> None:
+        """Optional: get ready for about this many trials (``None``: unknown), e.g. boot workers early."""
 
     def fits(self, resources: Resources) -> bool:
         """Whether a trial asking for ``resources`` can be placed now (e.g. a GPU share is free).

@@ -17,11 +17,21 @@ from typing import Any
 from tune_core.interfaces import TrialLogger
 from tune_core.trial import Trial
 
-__all__ = ["LogWriter"]
+__all__ = ["LogWriter", "make_dir"]
 
 log = logging.getLogger("tune_core")
 
 _STOP = object()
+
+
+def make_dir(path: str) -> None:
+    """``os.makedirs(path, exist_ok=True)`` in one system call when the parent exists."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
 
 
 class LogWriter:
@@ -73,7 +83,7 @@ class LogWriter:
             func(*args)
 
     def _start(self, trial: Trial, logdir: str) -> None:
-        os.makedirs(logdir, exist_ok=True)
+        make_dir(logdir)
         self._each("on_trial_start", trial)
 
     def _results(self, trial: Trial, results: list[dict[str, Any]]) -> None:

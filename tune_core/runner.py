@@ -8,6 +8,7 @@ virtual clock drives the same loop.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,7 @@ class TrialRunner(TrialRunnerView):
         self._max_pending = max_pending_trials or max(16, 2 * slots)
         self._clock: Callable[[], float] = executor.clock
         self._last_flush = self._clock()
+        self._taken_names: dict[str, set[str]] = {}
 
     # --- TrialRunnerView ---------------------------------------------------------------------
     def get_trials(self) -> list[Trial]:
@@ -212,13 +214,24 @@ class TrialRunner(TrialRunnerView):
             self._observers.trial_start(trial)
 
     def _make_logdir(self, trial: Trial) -> Path:
-        """Choose the trial's directory; it is created where the trial runs and by the log writer."""
-        base = Path(trial.experiment_dir)
+        """Choose the trial's directory; it is created where the trial runs and by the log writer.
+
+        Names are unique within a run; only directories left by an earlier run can clash, and those
+        are listed once per experiment rather than looked up once per trial.
+        """
+        base = str(trial.experiment_dir)
+        taken = self._taken_names.get(base)
+        if taken is None:
+            try:
+                taken = self._taken_names[base] = set(os.listdir(base))
+            except FileNotFoundError:
+                taken = self._taken_names[base] = set()
         name = trial_dirname(trial)
-        path = base / name
-        if path.exists():  # Left by an earlier run into the same local_dir.
-            path = base / f"{name}_{trial.trial_id}"
-        return path
+        if name in taken:
+            name = f"{name}_{trial.trial_id}"
+        taken.add(name)
+        trial.fresh_logdir = True
+        return Path(base, name)
 
     def _decision_point(self, trial: Trial) -> DecisionPoint | None:
         if callable(trial.stopping_criterion) and not isinstance(trial.stopping_criterion, dict):

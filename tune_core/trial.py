@@ -6,7 +6,7 @@ summary in ``metric_analysis`` is all, so thousands of finished trials cost a fe
 
 from __future__ import annotations
 
-import uuid
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +36,20 @@ STATUSES = (PENDING, RUNNING, PAUSED, TERMINATED, ERROR)
 Stopper = Mapping[str, float] | Callable[[str, dict[str, Any]], bool]
 
 
+_ids = random.Random()  # Seeded from os.urandom once; an urandom call per trial is slow on some VMs.
+_issued: set[str] = set()
+
+
 def new_trial_id() -> str:
-    """8 random hex characters, as in the seed; stable for the trial's whole life (and resume)."""
-    return uuid.uuid4().hex[:8]
+    """8 random hex characters, as in the seed, never repeated within this process.
+
+    Stable for the trial's whole life (and across resume, where it is read back from the state).
+    """
+    while True:
+        trial_id = f"{_ids.getrandbits(32):08x}"
+        if trial_id not in _issued:
+            _issued.add(trial_id)
+            return trial_id
 
 
 @dataclass(eq=False)
@@ -71,6 +82,8 @@ class Trial:
     trial_id: str = field(default_factory=new_trial_id)
     status: str = PENDING
     logdir: Path | None = None
+    #: True while the trial's directory is new in this run: loggers need not look for earlier output.
+    fresh_logdir: bool = False
     last_result: dict[str, Any] | None = None
     num_results: int = 0
     num_failures: int = 0

@@ -91,9 +91,13 @@ def dumps(obj: Any, option: int = JSON_OPTIONS) -> bytes:
         return orjson.dumps(_sanitize(obj), default=str, option=option)
 
 
-def write_file(path: str | os.PathLike[str], data: bytes) -> None:
-    """Create or overwrite ``path`` with ``data``; os-level calls, as a trial start writes several files."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def write_file(path: str | os.PathLike[str], data: bytes, exclusive: bool = False) -> None:
+    """Create or overwrite ``path`` with ``data``; os-level calls, as a trial start writes several files.
+
+    With ``exclusive``, raise ``FileExistsError`` rather than overwrite.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o644)
     try:
         view = memoryview(data)
         while view:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,7 +76,7 @@ class _ProgressFile(TrialFile):
         "stale",
     )
 
-    def __init__(self, path: Path, config: Any) -> None:
+    def __init__(self, path: Path, config: Any, fresh: bool = False) -> None:
         super().__init__(path)
         self.header: list[str] = []
         self.columns: frozenset[str] = frozenset()
@@ -88,7 +89,7 @@ class _ProgressFile(TrialFile):
         self.config_cells: dict[str, Any] = {}
         #: True while the header lacks a column the next row needs (none yet, or a new config key).
         self.stale = True
-        if path.exists() and path.stat().st_size:
+        if not fresh and _size(path):  # A restarted trial: keep the header already on disk.
             drop_partial_last_line(path)
             with open(path, newline="", encoding="utf-8") as fh:
                 self.header = next(csv.reader(fh), [])
@@ -143,7 +144,7 @@ class _ProgressFile(TrialFile):
         if new_header == self.header:
             return
         self.flush()
-        if self.path.exists() and self.path.stat().st_size:
+        if self.header:  # The file already holds a header (and maybe rows): rewrite it wider.
             self._rewrite(new_header)
         else:
             assert self.fh is not None
@@ -172,11 +173,19 @@ class _ProgressFile(TrialFile):
             self.open()
 
 
+def _size(path: Path) -> int:
+    """The file's size, 0 when it does not exist (one system call)."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
+
+
 class CSVLogger(FileLogger[_ProgressFile]):
     """Appends every result to the trial's ``progress.csv``, config included as ``config/<key>`` columns."""
 
     def _start(self, trial: Trial) -> _ProgressFile:
-        return _ProgressFile(Path(trial.logdir or ".") / PROGRESS_FILE, trial.config)
+        return _ProgressFile(Path(trial.logdir or ".") / PROGRESS_FILE, trial.config, trial.fresh_logdir)
 
     def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> None:
         state = self._ready(trial)

@@ -58,9 +58,10 @@ class JsonLogger(FileLogger[_ResultFile]):
 
     def _start(self, trial: Trial) -> _ResultFile:
         logdir = Path(trial.logdir or ".")
-        write_params(logdir, trial.config)
+        write_params(logdir, trial.config, fresh=trial.fresh_logdir)
         path = logdir / RESULT_FILE
-        drop_partial_last_line(path)  # a restarted trial appends after whatever survived a crash
+        if not trial.fresh_logdir:
+            drop_partial_last_line(path)  # a restarted trial appends after whatever survived a crash
         return _ResultFile(path, trial.config)
 
     def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> None:
@@ -83,19 +84,19 @@ class JsonLogger(FileLogger[_ResultFile]):
         fh.write(state.config_tail)
 
 
-def write_params(logdir: Path, config: Any) -> None:
+def write_params(logdir: Path, config: Any, fresh: bool = False) -> None:
     """Write ``params.json`` (sorted, indented, readable) and, if JSON cannot hold the config exactly,
     ``params.pkl``.
 
-    A new trial directory gets ``params.json`` in one write (nothing to replace, and a trial start
-    is on the hot path); an existing one is replaced atomically.
+    A new trial directory (``fresh``) gets ``params.json`` in one write: nothing to replace, and a
+    trial start is on the hot path. Otherwise an existing file is replaced atomically.
     """
     path = logdir / "params.json"
     data = dumps(config, _PARAMS_OPTIONS) + b"\n"
-    if path.exists():
+    try:
+        write_file(path, data, exclusive=not fresh)
+    except FileExistsError:  # A restarted trial: replace the old file atomically.
         atomic_write(path, data)
-    else:
-        write_file(path, data)
     if _plain_json(config):
         return
     try:

@@ -28,8 +28,17 @@ class FIFOScheduler(TrialScheduler):
 
 
 def first_fitting(runner: TrialRunnerView, status: str) -> Trial | None:
-    """The first trial in ``status`` whose resources are free now."""
+    """The first trial in ``status`` whose resources are free now.
+
+    Trials of one experiment share one ``Resources`` object; a request that does not fit is asked
+    about once, not once per waiting trial.
+    """
+    refused: set[int] = set()
     for trial in runner.trials_with_status(status):
-        if runner.has_resources(trial.resources):
+        request = trial.resources
+        if id(request) in refused:
+            continue
+        if runner.has_resources(request):
             return trial
+        refused.add(id(request))
     return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import statistics
 from typing import Any
 
 from tune_core.errors import TuneError
@@ -119,7 +118,11 @@ class MedianStoppingRule(TrialScheduler):
         if len(self._completed) < self._min_samples:
             return None
         means = [m for tid in self._completed if (m := self._histories[tid].mean_until(t)) is not None]
-        return statistics.median(means) if means else None
+        if not means:
+            return None
+        import statistics  # Only a rule that is about to stop trials pays for the import.
+
+        return statistics.median(means)
 
     def on_trial_complete(self, runner: TrialRunnerView, trial: Trial, result: dict[str, Any] | None) -> None:
         if result is not None:

@@ -103,12 +103,18 @@ class LocalExecutor(Executor):
         self._env = _worker_env()
         self._max_idle = max(2, int(cpus))
         atexit.register(_shutdown_ref, weakref.ref(self))
-        # Boot one CPU worker now: it starts while the runner sets up, so the first trial need not wait.
-        self._spawn("")
 
     # --- capacity ---------------------------------------------------------------------------
     def total_resources(self) -> Resources:
         return self._total
+
+    def prepare(self, expected_trials: int | None) -> None:
+        """Boot CPU workers now, up to one per CPU, so they are up when the first trials start."""
+        slots = max(1, int(self._total.cpu))
+        wanted = slots if expected_trials is None else min(slots, expected_trials)
+        have = sum(1 for w in self._workers if w.gpu_key == "")
+        for _ in range(wanted - have):
+            self._spawn("")
 
     def fits(self, resources: Resources) -> bool:
         return self._gpus.can_assign(resources.gpu)
@@ -280,7 +286,7 @@ def _worker_env() -> dict[str, str]:
 
     home = os.path.dirname(os.path.dirname(os.path.abspath(tune_core.__file__)))
     python_path = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH", "")) if p)
-    return dict(os.environ, PYTHONPATH=python_path,
+    return dict(os.environ, PYTHONPATH=python_path, TUNE_CORE_WORKER="1",
                 TUNE_CORE_SYS_PATH=json.dumps([os.path.abspath(p) for p in sys.path if p]))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -35,8 +36,9 @@ class TrialStopped(BaseException):
 class Channel:
     """The worker's two pipes, with a buffer of results flushed inline or by a background thread."""
 
-    def __init__(self, results: Connection, commands: Connection):
+    def __init__(self, results: Connection, commands: Connection, tick: Callable[[], None] | None = None):
         self._results = results
+        self._tick = tick
         self._commands = commands
         self._lock = threading.Lock()
         self._buffer: list[dict[str, Any]] = []
@@ -78,6 +80,8 @@ class Channel:
             with self._lock:
                 if self._buffer and time.monotonic() - self._last_flush >= LINGER_S:
                     self._flush_locked(False)
+            if self._tick is not None:
+                self._tick()
 
     # --- commands --------------------------------------------------------------------------
     def recv_command(self) -> tuple[Any, ...]:

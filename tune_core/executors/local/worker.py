@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from tune_core.executors.local import protocol
+from tune_core.executors.local.output import TrialOutput
 from tune_core.executors.local.session import Channel, Session, TrialStopped, set_current_session
 from tune_core.interfaces import TrialLaunch
+from tune_core.logwriter import make_dir
 
 __all__ = ["main"]
 
@@ -44,75 +46,6 @@ def _die_with_parent(parent: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="tune-parent-watch", daemon=True).start()
-
-
-class _OutputFiles:
-    """Per-trial ``stdout``/``stderr`` files without creating two files per trial.
-
-    Each stream has a spare file in the experiment directory. When a trial starts, the spare is
-    renamed into the trial directory (so its output can be followed live there); if the trial wrote
-    nothing, the empty file is renamed back out and reused. Creating files is slow on many file
-    systems, renaming is cheap, and most short trials print nothing.
-    """
-
-    def __init__(self) -> None:
-        self._spare: dict[tuple[str, int], str] = {}
-
-    def _spare_for(self, directory: str, fd: int) -> str:
-        path = self._spare.get((directory, fd))
-        if path is None:
-            path = os.path.join(directory, f".tune_worker_{os.getpid()}.{fd}")
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
-            self._spare[(directory, fd)] = path
-        return path
-
-    @contextlib.contextmanager
-    def capture(self, logdir: str) -> Iterator[None]:
-        """Send fds 1 and 2 (print, C extensions, subprocesses) to the trial's stdout/stderr files."""
-        sys.stdout.flush()
-        sys.stderr.flush()
-        directory = os.path.dirname(logdir.rstrip(os.sep)) or "."
-        saved: list[tuple[int, int]] = []
-        placed: list[tuple[int, str]] = []
-        for fd, name in ((1, "stdout"), (2, "stderr")):
-            target = os.path.join(logdir, name)
-            if not os.path.exists(target):  # A restarted trial appends to what it wrote before.
-                os.replace(self._spare_for(directory, fd), target)
-                placed.append((fd, target))
-            opened = os.open(target, os.O_WRONLY | os.O_APPEND)
-            saved.append((fd, os.dup(fd)))
-            os.dup2(opened, fd)
-            os.close(opened)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            for fd, original in saved:
-                os.dup2(original, fd)
-                os.close(original)
-            for fd, target in placed:
-                self._return_if_empty(directory, fd, target)
-
-    def _return_if_empty(self, directory: str, fd: int, path: str) -> None:
-        key = (directory, fd)
-        try:
-            if os.stat(path).st_size == 0:
-                os.replace(path, os.path.join(directory, f".tune_worker_{os.getpid()}.{fd}"))
-                return
-        except OSError:
-            pass
-        self._spare.pop(key, None)  # It holds the trial's output now; a new spare comes next time.
-
-    def cleanup(self) -> None:
-        for path in self._spare.values():
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        self._spare.clear()
-
-
-_outputs = _OutputFiles()
 
 
 @contextlib.contextmanager
@@ -173,13 +106,25 @@ def _run_class(cls: Any, session: Session, channel: Channel) -> None:
         trainable.stop()
 
 
+_output = TrialOutput()
+
+
+@contextlib.contextmanager
+def _captured(logdir: str) -> Iterator[None]:
+    _output.start(logdir)
+    try:
+        yield
+    finally:
+        _output.finish()
+
+
 def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
     """Run one trial to its end and tell the driver how it ended."""
     session = Session(channel, launch)
     set_current_session(session)
     try:
-        os.makedirs(launch.logdir, exist_ok=True)
-        with _trial_env(launch.env), _outputs.capture(launch.logdir):
+        make_dir(launch.logdir)
+        with _trial_env(launch.env), _captured(launch.logdir):
             try:
                 if inspect.isclass(trainable):
                     _run_class(trainable, session, channel)
@@ -214,17 +159,17 @@ def main(argv: list[str]) -> int:
     _extend_sys_path()
     commands = Connection(int(argv[1]), writable=False)
     results = Connection(int(argv[2]), readable=False)
-    channel = Channel(results, commands)
+    channel = Channel(results, commands, tick=_output.tick)
     trainables: dict[str, Any] = {}
     while True:
         try:
             message = channel.recv_command()
         except (EOFError, OSError):
-            _outputs.cleanup()
+            _output.cleanup()
             return 0
         kind = message[0]
         if kind == protocol.EXIT:
-            _outputs.cleanup()
+            _output.cleanup()
             return 0
         if kind != protocol.START:
             continue  # A late CONTINUE/STOP for a trial that already ended.
