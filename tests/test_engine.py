@@ -240,3 +240,29 @@ def test_long_trial_output_is_in_its_directory_while_it_runs(local_dir: Path, tm
     assert "started" in Path(trials[0].logdir, "stdout").read_text()
     assert Path(trials[0].logdir, "stderr").read_text() == ""
     assert not list((local_dir / "exp").glob(".tune_worker_*")), "spare output files left behind"
+
+
+def _overlapped(results: list[dict[str, Any]]) -> bool:
+    spans = sorted((r["start"], r["end"]) for r in results)
+    return any(b_start < a_end for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+
+
+def test_extra_cpu_is_reserved(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.sleeps, "num_samples": 2, "resources": {"cpu": 1, "extra_cpu": 1}})
+    assert not _overlapped([t.last_result for t in trials]), "1 CPU + 1 extra CPU each: one at a time on 2 CPUs"
+
+
+def test_custom_resources_limit_concurrency(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.sleeps, "num_samples": 3, "resources": {"cpu": 1, "custom": {"licence": 1}}},
+                  executor_config={"num_cpus": 4, "custom_resources": {"licence": 1}})
+    assert not _overlapped([t.last_result for t in trials])
+    with pytest.raises(tune.TuneError, match=r"needs 2 'licence' but the executor has 1"):
+        _run(local_dir / "b", {"run": T.sleeps, "resources": {"cpu": 1, "licence": 2}},
+             executor_config={"num_cpus": 4, "custom_resources": {"licence": 1}})
+
+
+def test_trials_run_two_at_a_time_on_two_cpus(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": T.sleeps, "num_samples": 4, "config": {"sleep": 0.5}})
+    spans = sorted((t.last_result["start"], t.last_result["end"]) for t in trials)
+    at_once = max(sum(1 for s, e in spans if s <= point < e) for point, _ in spans)
+    assert at_once == 2

@@ -87,3 +87,40 @@ def test_cli_runs_a_yaml_spec_and_lists_results(tmp_path: Path) -> None:
                              capture_output=True, text=True, env=env, timeout=60)
     assert listing.returncode == 0, listing.stderr
     assert "step=1" in listing.stdout and "step=2" in listing.stdout
+
+
+def test_live_table_in_a_real_terminal(tmp_path: Path) -> None:
+    import pty
+    import re
+
+    script = tmp_path / "tty_driver.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path[:0] = [{str(ROOT / 'tests')!r}, {str(ROOT)!r}]\n"
+        "import tune_core as tune\n"
+        "def slow(config, reporter):\n"
+        "    for i in range(3):\n"
+        "        time.sleep(0.2)\n"
+        "        reporter(mean_accuracy=i)\n"
+        f"tune.run_experiments({{'tty': {{'run': slow, 'num_samples': 3, 'local_dir': {str(tmp_path / 'r')!r}}}}},\n"
+        "                     executor_config={'num_cpus': 2})\n"
+    )
+    main, secondary = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=secondary, stderr=secondary,
+                            stdin=subprocess.DEVNULL)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # The terminal closed: the driver exited.
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main)
+    assert proc.wait(timeout=60) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
+    assert "3/3 trials finished" in text
+    assert "slow_0" in text and "TERMINATED" in text
+    assert "== Status ==" not in text  # A terminal gets the live table, not plain blocks.
