@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -244,7 +245,7 @@ def test_long_trial_output_is_in_its_directory_while_it_runs(local_dir: Path, tm
 
 def _overlapped(results: list[dict[str, Any]]) -> bool:
     spans = sorted((r["start"], r["end"]) for r in results)
-    return any(b_start < a_end for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+    return any(b_start < a_end for (_, a_end), (b_start, _) in itertools.pairwise(spans))
 
 
 def test_extra_cpu_is_reserved(local_dir: Path) -> None:
