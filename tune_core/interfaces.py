@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tune_core.resources import Resources
-from tune_core.trainable import Trainable
 
 if TYPE_CHECKING:
     from tune_core.experiment import Experiment
+    from tune_core.trainable import Trainable
     from tune_core.trial import Trial
 
 __all__ = [
@@ -338,3 +338,12 @@ class Executor(ABC):
 
         return time.monotonic()
 
+
+def __getattr__(name: str) -> Any:
+    # ``Trainable`` is re-exported for plugin authors; loaded on first use, so a worker process (which
+    # needs the message types here but maybe no Trainable) starts quickly.
+    if name == "Trainable":
+        from tune_core.trainable import Trainable
+
+        return Trainable
+    raise AttributeError(f"module 'tune_core.interfaces' has no attribute {name!r}")

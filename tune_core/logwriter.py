@@ -8,30 +8,20 @@ one thread (in order) makes them. System calls release the GIL, so the disk work
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from tune_core.interfaces import TrialLogger
+from tune_core.paths import make_dir
 from tune_core.trial import Trial
 
-__all__ = ["LogWriter", "make_dir"]
+__all__ = ["LogWriter"]
 
 log = logging.getLogger("tune_core")
 
 _STOP = object()
-
-
-def make_dir(path: str) -> None:
-    """``os.makedirs(path, exist_ok=True)`` in one system call when the parent exists."""
-    try:
-        os.mkdir(path)
-    except FileExistsError:
-        pass
-    except FileNotFoundError:
-        os.makedirs(path, exist_ok=True)
 
 
 class LogWriter:

@@ -8,7 +8,6 @@ stdout/stderr into the trial directory, and reports every outcome to the driver.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import os
 import signal
@@ -18,14 +17,13 @@ import time
 import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from tune_core.executors.local import protocol
 from tune_core.executors.local.output import TrialOutput
 from tune_core.executors.local.session import Channel, Session, TrialStopped, set_current_session
 from tune_core.interfaces import TrialLaunch
-from tune_core.logwriter import make_dir
+from tune_core.paths import make_dir
 
 __all__ = ["main"]
 
@@ -64,18 +62,27 @@ def _trial_env(env: dict[str, str]) -> Iterator[None]:
 
 def _run_function(func: Any, session: Session) -> None:
     config = dict(session.launch.config)
-    params = inspect.signature(func).parameters
-    returned = func(config, session.report) if len(params) >= 2 else func(config)
+    returned = func(config, session.report) if _takes_reporter(func) else func(config)
     if isinstance(returned, dict):
         session.report(**returned)
 
 
+def _takes_reporter(func: Any) -> bool:
+    """Whether ``func`` is the seed's ``f(config, reporter)`` rather than ``f(config)``."""
+    code = getattr(func, "__code__", None)
+    if code is not None and not (code.co_flags & 0x04):  # A plain function without *args.
+        return code.co_argcount - (1 if hasattr(func, "__self__") else 0) >= 2
+    import inspect
+
+    return len(inspect.signature(func).parameters) >= 2
+
+
 def _save(trainable: Any, logdir: str, iteration: int, channel: Channel, trial_id: str) -> None:
     """Checkpoint under a temporary name and rename when complete: a half-written one is never used."""
-    final = Path(logdir, f"checkpoint_{iteration:06d}")
-    tmp = Path(logdir, f".tmp_checkpoint_{iteration:06d}")
-    trainable.save(str(tmp))
-    if final.exists():
+    final = os.path.join(logdir, f"checkpoint_{iteration:06d}")
+    tmp = os.path.join(logdir, f".tmp_checkpoint_{iteration:06d}")
+    trainable.save(tmp)
+    if os.path.exists(final):
         import shutil
 
         shutil.rmtree(final)
@@ -126,7 +133,7 @@ def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
         make_dir(launch.logdir)
         with _trial_env(launch.env), _captured(launch.logdir):
             try:
-                if inspect.isclass(trainable):
+                if isinstance(trainable, type):
                     _run_class(trainable, session, channel)
                 else:
                     _run_function(trainable, session)

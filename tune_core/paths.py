@@ -1,0 +1,17 @@
+"""Small file-system helpers shared by the driver and the worker processes (kept import-light)."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["make_dir"]
+
+
+def make_dir(path: str) -> None:
+    """``os.makedirs(path, exist_ok=True)``, in one system call when the parent exists."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
