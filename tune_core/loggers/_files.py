@@ -127,7 +127,7 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def drop_partial_last_line(path: Path) -> None:
+def drop_partial_last_line(path: str | os.PathLike[str]) -> None:
     """Cut a last line that a crash left without its newline, so appending starts on a fresh line."""
     try:
         if not os.stat(path).st_size:
@@ -207,7 +207,7 @@ class TrialFile:
 
     __slots__ = ("fh", "path")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
         self.fh: IO[Any] | None = None
 

@@ -11,7 +11,6 @@ import csv
 import io
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -76,7 +75,7 @@ class _ProgressFile(TrialFile):
         "stale",
     )
 
-    def __init__(self, path: Path, config: Any, fresh: bool = False) -> None:
+    def __init__(self, path: str, config: Any, fresh: bool = False) -> None:
         super().__init__(path)
         self.header: list[str] = []
         self.columns: frozenset[str] = frozenset()
@@ -173,7 +172,7 @@ class _ProgressFile(TrialFile):
             self.open()
 
 
-def _size(path: Path) -> int:
+def _size(path: str) -> int:
     """The file's size, 0 when it does not exist (one system call)."""
     try:
         return os.stat(path).st_size
@@ -185,7 +184,8 @@ class CSVLogger(FileLogger[_ProgressFile]):
     """Appends every result to the trial's ``progress.csv``, config included as ``config/<key>`` columns."""
 
     def _start(self, trial: Trial) -> _ProgressFile:
-        return _ProgressFile(Path(trial.logdir or ".") / PROGRESS_FILE, trial.config, trial.fresh_logdir)
+        path = os.path.join(os.fspath(trial.logdir or "."), PROGRESS_FILE)
+        return _ProgressFile(path, trial.config, trial.fresh_logdir)
 
     def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> None:
         state = self._ready(trial)

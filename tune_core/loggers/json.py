@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -37,7 +37,7 @@ class _ResultFile(TrialFile):
 
     __slots__ = ("config", "config_tail")
 
-    def __init__(self, path: Path, config: Any) -> None:
+    def __init__(self, path: str, config: Any) -> None:
         super().__init__(path)
         self.config: Any = None
         self.config_tail = b""
@@ -57,9 +57,9 @@ class JsonLogger(FileLogger[_ResultFile]):
     """
 
     def _start(self, trial: Trial) -> _ResultFile:
-        logdir = Path(trial.logdir or ".")
+        logdir = os.fspath(trial.logdir or ".")  # str paths: a trial start is on the hot path
         write_params(logdir, trial.config, fresh=trial.fresh_logdir)
-        path = logdir / RESULT_FILE
+        path = os.path.join(logdir, RESULT_FILE)
         if not trial.fresh_logdir:
             drop_partial_last_line(path)  # a restarted trial appends after whatever survived a crash
         return _ResultFile(path, trial.config)
@@ -84,14 +84,15 @@ class JsonLogger(FileLogger[_ResultFile]):
         fh.write(state.config_tail)
 
 
-def write_params(logdir: Path, config: Any, fresh: bool = False) -> None:
+def write_params(logdir: str | os.PathLike[str], config: Any, fresh: bool = False) -> None:
     """Write ``params.json`` (sorted, indented, readable) and, if JSON cannot hold the config exactly,
     ``params.pkl``.
 
     A new trial directory (``fresh``) gets ``params.json`` in one write: nothing to replace, and a
     trial start is on the hot path. Otherwise an existing file is replaced atomically.
     """
-    path = logdir / "params.json"
+    logdir = os.fspath(logdir)
+    path = os.path.join(logdir, "params.json")
     data = dumps(config, _PARAMS_OPTIONS) + b"\n"
     try:
         write_file(path, data, exclusive=not fresh)
@@ -105,10 +106,10 @@ def write_params(logdir: Path, config: Any, fresh: bool = False) -> None:
         pickled = cloudpickle.dumps(config)
     except Exception as exc:  # an unpicklable config must not stop the trial; params.json has it
         log.warning(
-            "could not pickle the config of %s: %s: %s", logdir.name, type(exc).__name__, exc
+            "could not pickle the config of %s: %s: %s", os.path.basename(logdir), type(exc).__name__, exc
         )
         return
-    write_file(logdir / "params.pkl", pickled)
+    write_file(os.path.join(logdir, "params.pkl"), pickled)
 
 
 def _plain_json(config: Any) -> bool:

@@ -128,9 +128,14 @@ def _lookup(kind: Kind, name: str) -> Registered[Any]:
         raise TuneError(f"a {kind} name must be a string, got {name!r}")
     found = available(kind)
     key = name.strip().lower().replace("_", "-")
-    if key not in found:
+    if key in found:
+        return found[key]
+    # The seed's spellings: "MedianStopping", "AsyncHyperBand", "FIFO" name "median-stopping" etc.
+    squashed = {n.replace("-", ""): reg for n, reg in found.items()}
+    reg = squashed.get(key.replace("-", ""))
+    if reg is None:
         raise unknown_name_error(kind, name, found)
-    return found[key]
+    return reg
 
 
 def _check_config(kind: str, reg: Registered[Any], factory: Any, config: dict[str, Any]) -> None:
