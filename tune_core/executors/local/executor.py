@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
-import json
 import os
 import signal
 import subprocess
@@ -287,7 +286,7 @@ def _worker_env() -> dict[str, str]:
     home = os.path.dirname(os.path.dirname(os.path.abspath(tune_core.__file__)))
     python_path = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH", "")) if p)
     return dict(os.environ, PYTHONPATH=python_path, TUNE_CORE_WORKER="1",
-                TUNE_CORE_SYS_PATH=json.dumps([os.path.abspath(p) for p in sys.path if p]))
+                TUNE_CORE_SYS_PATH=os.pathsep.join(os.path.abspath(p) for p in sys.path if p))
 
 
 def describe_exit(pid: int, code: int) -> str:

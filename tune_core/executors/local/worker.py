@@ -8,13 +8,11 @@ stdout/stderr into the trial directory, and reports every outcome to the driver.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
@@ -141,7 +139,7 @@ def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
             except TrialStopped:
                 pass
             except BaseException:
-                text = traceback.format_exc()
+                text = _format_exc()
                 sys.stderr.write(text)
                 channel.send((protocol.FAILED, launch.trial_id, text))
                 return
@@ -154,9 +152,15 @@ def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
 def _extend_sys_path() -> None:
     extra = os.environ.get("TUNE_CORE_SYS_PATH")
     if extra:
-        for entry in json.loads(extra):
-            if entry not in sys.path:
+        for entry in extra.split(os.pathsep):
+            if entry and entry not in sys.path:
                 sys.path.append(entry)
+
+
+def _format_exc() -> str:
+    import traceback  # Only failures pay for it.
+
+    return traceback.format_exc()
 
 
 def main(argv: list[str]) -> int:
@@ -189,7 +193,7 @@ def main(argv: list[str]) -> int:
             trainable = trainables[launch.trainable_name]
         except BaseException:
             channel.send((protocol.FAILED, launch.trial_id, "could not load the trainable in the worker:\n"
-                          + traceback.format_exc()))
+                          + _format_exc()))
             continue
         run_trial(launch, trainable, channel)
 
