@@ -14,7 +14,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 
@@ -202,6 +202,45 @@ def truncate_trial_logs(logdir: str | os.PathLike[str], iteration: int) -> None:
         atomic_write(progress, out.getvalue().encode("utf-8"))
 
 
+class AppendBuffer:
+    """Bytes bound for the end of one file: buffered in memory, written with plain system calls.
+
+    The file is opened only when there is something to write (a trial that ends before the next
+    flush costs one open, one write and one close), and ``O_APPEND`` keeps every write at the end.
+    """
+
+    __slots__ = ("buf", "fd", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.buf = bytearray()
+        self.fd = -1
+
+    def write(self, data: bytes) -> None:
+        self.buf += data
+        if len(self.buf) >= BUFFER_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buf:
+            return
+        if self.fd < 0:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        view = memoryview(self.buf)
+        while view:
+            view = view[os.write(self.fd, view):]
+        view.release()
+        self.buf.clear()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+
+
 class TrialFile:
     """One trial's append-only output file, opened lazily; closing it loses nothing."""
 
@@ -209,11 +248,11 @@ class TrialFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.fh: IO[Any] | None = None
+        self.fh: AppendBuffer | None = None
 
     def open(self) -> None:
-        """Open ``path`` for appending (subclasses choose binary or text)."""
-        self.fh = open(self.path, "ab", buffering=BUFFER_SIZE)  # noqa: SIM115 - kept open on purpose
+        """Get ready to append to ``path``."""
+        self.fh = AppendBuffer(self.path)
 
     def flush(self) -> None:
         if self.fh is not None:
