@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
 from tune_core.executors.local import protocol
+from tune_core.executors.local.pipes import PipeReader, PipeWriter
 from tune_core.interfaces import DecisionPoint, TrialLaunch
 from tune_core.result import AutoFiller
 
@@ -39,7 +39,7 @@ class TrialStopped(BaseException):
 class Channel:
     """The worker's two pipes, with a buffer of results flushed inline or by a background thread."""
 
-    def __init__(self, results: Connection, commands: Connection, tick: Callable[[], None] | None = None):
+    def __init__(self, results: PipeWriter, commands: PipeReader, tick: Callable[[], None] | None = None):
         self._results = results
         self._tick = tick
         self._commands = commands

@@ -14,11 +14,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from multiprocessing.connection import Connection
 from typing import Any
 
 from tune_core.executors.local import protocol
 from tune_core.executors.local.output import TrialOutput
+from tune_core.executors.local.pipes import PipeReader, PipeWriter
 from tune_core.executors.local.session import Channel, Session, TrialStopped, set_current_session
 from tune_core.interfaces import TrialLaunch
 from tune_core.paths import make_dir
@@ -168,8 +168,8 @@ def main(argv: list[str]) -> int:
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle.
     _extend_sys_path()
-    commands = Connection(int(argv[1]), writable=False)
-    results = Connection(int(argv[2]), readable=False)
+    commands = PipeReader(int(argv[1]))
+    results = PipeWriter(int(argv[2]))
     channel = Channel(results, commands, tick=_output.tick)
     trainables: dict[str, Any] = {}
     while True:
