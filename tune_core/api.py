@@ -67,15 +67,14 @@ def run_experiments(
         raise TuneError(f"experiment names must be unique, got {names}")
     for exp in exps:
         exp.check_local_dir()
-    # The executor first: its workers boot while the rest is checked and set up.
+    sched: TrialScheduler = _resolve("scheduler", scheduler, scheduler_config, TrialScheduler)
+    search: SearchAlgorithm = _resolve("search_alg", search_alg, search_alg_config, SearchAlgorithm)
+    sched.set_search_properties(metric, mode)
+    search.set_search_properties(metric, mode)
+    search.add_configurations(exps)
+    # The executor as soon as the number of trials is known: its workers boot while the rest is set up.
     execu: Executor = _resolve("executor", executor, executor_config, Executor)
     try:
-        execu.prepare(1)
-        sched: TrialScheduler = _resolve("scheduler", scheduler, scheduler_config, TrialScheduler)
-        search: SearchAlgorithm = _resolve("search_alg", search_alg, search_alg_config, SearchAlgorithm)
-        sched.set_search_properties(metric, mode)
-        search.set_search_properties(metric, mode)
-        search.add_configurations(exps)
         execu.prepare(search.total_trials())
         logger_objs = _resolve_loggers(loggers)
     except BaseException:
