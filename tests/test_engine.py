@@ -267,3 +267,47 @@ def test_trials_run_two_at_a_time_on_two_cpus(local_dir: Path) -> None:
     spans = sorted((t.last_result["start"], t.last_result["end"]) for t in trials)
     at_once = max(sum(1 for s, e in spans if s <= point < e) for point, _ in spans)
     assert at_once == 2
+
+
+FORK_DRIVER = """
+import json, sys
+sys.path[:0] = {paths!r}
+import numpy as np  # One BLAS thread (set by the test), so the driver stays single-threaded.
+import tune_core as tune
+np.random.seed(0)  # The driver's own numpy state, which forked workers must not share.
+from tune_core.executors.local.executor import can_fork
+
+def draws(config, reporter):
+    import os, random, time
+    time.sleep(0.3)  # Both trials run at once, one per worker.
+    print("hello from", os.getpid())
+    reporter(draw=random.random(), np_draw=float(np.random.rand()), pid=os.getpid())
+
+forkable = can_fork()
+trials = tune.run_experiments({{"f": {{"run": draws, "num_samples": 2, "local_dir": {local!r}}}}},
+                              verbose=0, executor_config={{"num_cpus": 2}})
+print(json.dumps({{"forkable": forkable, "results": [t.last_result for t in trials],
+                  "logdirs": [str(t.logdir) for t in trials]}}))
+"""
+
+
+@pytest.mark.parametrize("start", ["auto", "spawn"])
+def test_workers_forked_or_spawned(tmp_path: Path, start: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    script = tmp_path / "driver.py"
+    script.write_text(FORK_DRIVER.format(paths=[str(root / "tests"), str(root)], local=str(tmp_path / "r")))
+    env = dict(os.environ, TUNE_WORKER_START=start, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["forkable"] is (start == "auto"), "a plain single-threaded driver forks its workers"
+    a, b = report["results"]
+    assert a["pid"] != b["pid"]
+    assert a["draw"] != b["draw"], "forked workers share the parent's random state"
+    assert a["np_draw"] != b["np_draw"], "forked workers share numpy's random state"
+    for logdir in report["logdirs"]:
+        assert "hello from" in Path(logdir, "stdout").read_text()

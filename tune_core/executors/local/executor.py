@@ -8,11 +8,13 @@ process. A worker that dies turns its trial into a failure with the reason; the 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import weakref
 from multiprocessing.connection import Connection, wait
@@ -36,16 +38,74 @@ from tune_core.resources import Resources, detect_gpus
 __all__ = ["LocalExecutor"]
 
 
+class _ForkedProcess:
+    """The part of ``subprocess.Popen`` the executor uses, for a worker made with ``os.fork()``."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -signal.SIGKILL
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
+            time.sleep(0.002)
+        return code
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def can_fork() -> bool:
+    """Whether a worker may be forked from this process instead of started as a fresh interpreter.
+
+    Forking is safe only in a single-threaded process (another thread may hold a lock the child
+    would inherit locked), and frameworks that start native threads or GPU contexts rule it out.
+    ``TUNE_WORKER_START=spawn`` turns it off.
+    """
+    if os.environ.get("TUNE_WORKER_START", "auto") == "spawn" or not sys.platform.startswith("linux"):
+        return False
+    if threading.active_count() != 1 or any(m in sys.modules for m in _THREADED_FRAMEWORKS):
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1  # Native threads count too.
+    except OSError:
+        return False
+
+
+_THREADED_FRAMEWORKS = ("torch", "tensorflow", "jax", "ray")
+
+
 class _Worker:
     """One worker process and the driver's ends of its pipes."""
 
-    def __init__(self, gpu_key: str, env: dict[str, str]):
+    def __init__(self, gpu_key: str, env: dict[str, str], fork: bool = False, inherited: tuple[int, ...] = ()):
         cmd_read, cmd_write = os.pipe()
         res_read, res_write = os.pipe()
-        argv = [sys.executable, "-m", "tune_core.executors.local.worker",
-                str(cmd_read), str(res_write), str(os.getpid())]
-        self.proc = subprocess.Popen(argv, pass_fds=(cmd_read, res_write), stdin=subprocess.DEVNULL,
-                                     env=env, close_fds=True)
+        self.proc: subprocess.Popen[bytes] | _ForkedProcess
+        if fork:
+            self.proc = self._fork(cmd_read, res_write, (cmd_write, res_read, *inherited), gpu_key)
+        else:
+            argv = [sys.executable, "-m", "tune_core.executors.local.worker",
+                    str(cmd_read), str(res_write), str(os.getpid())]
+            self.proc = subprocess.Popen(argv, pass_fds=(cmd_read, res_write), stdin=subprocess.DEVNULL,
+                                         env=env, close_fds=True)
         os.close(cmd_read)
         os.close(res_write)
         self.commands = Connection(cmd_write, readable=False)
@@ -56,9 +116,29 @@ class _Worker:
         self.stop_deadline: float | None = None
         self.last_used = time.monotonic()
 
+    @staticmethod
+    def _fork(cmd_read: int, res_write: int, close: tuple[int, ...], gpu_key: str) -> _ForkedProcess:
+        from tune_core.executors.local import worker
+
+        parent = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # The child: drop the driver's pipe ends, then serve trials until told to exit.
+            for fd in close:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            worker.run_forked(cmd_read, res_write, parent,
+                              {"CUDA_VISIBLE_DEVICES": gpu_key, "TUNE_CORE_WORKER": "1"})
+        return _ForkedProcess(pid)
+
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def fds(self) -> tuple[int, ...]:
+        """The driver's file descriptors for this worker (a forked sibling must not keep them)."""
+        return (self.commands.fileno(), self.results.fileno())
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -108,12 +188,17 @@ class LocalExecutor(Executor):
         return self._total
 
     def prepare(self, expected_trials: int | None) -> None:
-        """Boot CPU workers now, up to one per CPU, so they are up when the first trials start."""
+        """Start CPU workers now, up to one per CPU, so they are up when the first trials start.
+
+        Here, before the run starts its own threads, a single-threaded driver can fork them, which
+        takes milliseconds instead of an interpreter start.
+        """
         slots = max(1, int(self._total.cpu))
         wanted = slots if expected_trials is None else min(slots, expected_trials)
         have = sum(1 for w in self._workers if w.gpu_key == "")
+        fork = can_fork()
         for _ in range(wanted - have):
-            self._spawn("")
+            self._spawn("", fork=fork)
 
     def fits(self, resources: Resources) -> bool:
         return self._gpus.can_assign(resources.gpu)
@@ -149,12 +234,13 @@ class LocalExecutor(Executor):
                 return worker
         return None
 
-    def _spawn(self, gpu_key: str) -> _Worker:
+    def _spawn(self, gpu_key: str, fork: bool = False) -> _Worker:
         idle = [w for w in self._workers if w.trial_id is None]
         if len(idle) >= self._max_idle:  # Bound the pool: retire the least recently used idle worker.
             victim = min(idle, key=lambda w: w.last_used)
             self._retire(victim)
-        worker = _Worker(gpu_key, dict(self._env, CUDA_VISIBLE_DEVICES=gpu_key))
+        inherited = tuple(fd for w in self._workers for fd in w.fds())
+        worker = _Worker(gpu_key, dict(self._env, CUDA_VISIBLE_DEVICES=gpu_key), fork=fork, inherited=inherited)
         self._workers.append(worker)
         return worker
 

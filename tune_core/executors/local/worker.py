@@ -164,12 +164,41 @@ def _format_exc() -> str:
 
 
 def main(argv: list[str]) -> int:
+    """Entry point of a worker started as a fresh interpreter."""
     parent = int(argv[3]) if len(argv) > 3 else os.getppid()
+    _extend_sys_path()
+    return serve(int(argv[1]), int(argv[2]), parent)
+
+
+def run_forked(command_fd: int, result_fd: int, parent: int, env: dict[str, str]) -> None:
+    """Entry point of a worker forked from a single-threaded driver; never returns."""
+    code = 1
+    try:
+        os.environ.update(env)
+        # The parent's sys.stdout/stderr may not write to fds 1 and 2 (a test runner's capture, a
+        # notebook); a trial's output is captured at those fds, so print must go there.
+        sys.stdout = open(1, "w", closefd=False, errors="backslashreplace")  # noqa: SIM115
+        sys.stderr = open(2, "w", closefd=False, errors="backslashreplace")  # noqa: SIM115
+        sys.stdin = open(os.devnull)  # noqa: SIM115
+        # A forked child shares its parent's random state. Python reseeds ``random`` in a forked
+        # child by itself; numpy does not, and every worker would draw the same numbers.
+        numpy = sys.modules.get("numpy")
+        if numpy is not None:
+            numpy.random.seed()
+        code = serve(command_fd, result_fd, parent)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def serve(command_fd: int, result_fd: int, parent: int) -> int:
+    """Run the trials the driver sends until it says EXIT or goes away."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle.
-    _extend_sys_path()
-    commands = PipeReader(int(argv[1]))
-    results = PipeWriter(int(argv[2]))
+    commands = PipeReader(command_fd)
+    results = PipeWriter(result_fd)
     channel = Channel(results, commands, tick=_output.tick)
     trainables: dict[str, Any] = {}
     while True:
