@@ -119,3 +119,31 @@ def test_scheduler_by_seed_style_name(local_dir: Path, scheduler: str) -> None:
     trials = run_experiments({"m": _spec(local_dir, run=train, config={"x": tune.grid_search([1, 2])})},
                              scheduler=scheduler, scheduler_config=config, verbose=0)
     assert {t.status for t in trials} == {"TERMINATED"}
+
+
+class Scored(Trainable):
+    """Reports a score that peaks at iteration 3, to rank checkpoints."""
+
+    def _setup(self, config: dict[str, Any]) -> None:
+        self.step = 0
+
+    def _train(self) -> dict[str, Any]:
+        self.step += 1
+        return {"score": -abs(self.step - 3)}
+
+    def _save(self, checkpoint_dir: str) -> dict[str, Any]:
+        return {"step": self.step}
+
+    def _restore(self, checkpoint: Any) -> None:
+        self.step = checkpoint["step"]
+
+
+def test_keep_checkpoints_num_keeps_the_best_and_the_latest(local_dir: Path) -> None:
+    (trial,) = run_experiments({"keep": _spec(local_dir, run=Scored, stop={"training_iteration": 6},
+                                              checkpoint_freq=1, keep_checkpoints_num=2,
+                                              checkpoint_score_attr="score")}, verbose=0)
+    kept = sorted(p.name for p in Path(trial.logdir).glob("checkpoint_*"))
+    # The best two by score are iterations 3 (score 0) and 4 (-1, the later of the ties); the newest
+    # (5; iteration 6 ends the trial) is kept as well, for a restart.
+    assert kept == ["checkpoint_000003", "checkpoint_000004", "checkpoint_000005"]
+    assert trial.checkpoint and trial.checkpoint.endswith("checkpoint_000005")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,19 +284,27 @@ class TrialRunner(TrialRunnerView):
             )
 
     def _on_checkpoint(self, trial: Trial, path: str, iteration: int) -> None:
+        """Record the trial's newest checkpoint; with ``keep_checkpoints_num``, delete the others
+        except the best by ``checkpoint_score_attr`` (higher is better; ``min-<attr>`` for lower).
+        The newest is always kept too: a restart needs it."""
         trial.checkpoint, trial.checkpoint_iteration = path, iteration
         keep = trial.keep_checkpoints_num
+        if keep is None:
+            return
+        attr, sign = trial.checkpoint_score_attr, 1.0
+        if attr.startswith("min-"):
+            attr, sign = attr[4:], -1.0
+        score = (trial.last_result or {}).get(attr)
+        rank = sign * score if isinstance(score, (int, float)) else float(iteration)
         kept: list[tuple[float, int, str]] = trial.extra.setdefault("checkpoints", [])
-        score = (trial.last_result or {}).get(trial.checkpoint_score_attr, iteration)
-        kept.append((score if isinstance(score, (int, float)) else iteration, iteration, path))
-        if keep is not None and len(kept) > keep:
-            kept.sort()
-            for _, _, old in kept[: len(kept) - keep]:
-                if old != path:
-                    import shutil
-
-                    shutil.rmtree(old, ignore_errors=True)
-            del kept[: len(kept) - keep]
+        newest = (rank, iteration, path)
+        kept.append(newest)
+        best = sorted(kept, reverse=True)[:keep]
+        survivors = best if newest in best else [*best, newest]
+        for entry in kept:
+            if entry not in survivors:
+                shutil.rmtree(entry[2], ignore_errors=True)
+        kept[:] = survivors
 
     # --- endings -------------------------------------------------------------------------------
     def _complete(self, trial: Trial) -> None:
