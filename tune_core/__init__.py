@@ -32,7 +32,14 @@ if TYPE_CHECKING:
         sample_from,
         uniform,
     )
-    from tune_core.session import report
+    from tune_core.session import (
+        checkpoint_dir,
+        get_checkpoint,
+        load_checkpoint,
+        report,
+        save_checkpoint,
+        should_checkpoint,
+    )
     from tune_core.trainable import Trainable
 
 #: Where each public name lives. A driver loads them with the package; a worker process, which
@@ -49,7 +56,11 @@ _PUBLIC = {
     "FIFOScheduler": "tune_core.schedulers",
     "MedianStoppingRule": "tune_core.schedulers",
     "TrialScheduler": "tune_core.schedulers",
-    "report": "tune_core.session",
+    **{
+        name: "tune_core.session"
+        for name in ("checkpoint_dir", "get_checkpoint", "load_checkpoint", "report", "save_checkpoint",
+                     "should_checkpoint")
+    },
     "Trainable": "tune_core.trainable",
     **{
         name: "tune_core.search"
@@ -69,9 +80,12 @@ __all__ = [
     "TrialScheduler",
     "TuneError",
     "__version__",
+    "checkpoint_dir",
     "choice",
+    "get_checkpoint",
     "get_pinned_object",
     "grid_search",
+    "load_checkpoint",
     "lograndint",
     "loguniform",
     "pin_in_object_store",
@@ -86,6 +100,8 @@ __all__ = [
     "run",
     "run_experiments",
     "sample_from",
+    "save_checkpoint",
+    "should_checkpoint",
     "uniform",
 ]
 

@@ -7,7 +7,12 @@ registry), so the runner only ever sees resolved components.
 from __future__ import annotations
 
 import logging
+import shlex
+import signal
+import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tune_core.errors import TuneError
@@ -40,6 +45,7 @@ def run_experiments(
     metric: str | None = None,
     mode: str | None = None,
     queue_trials: bool = False,
+    resume: bool = False,
 ) -> list[Trial]:
     """Run experiments to the end and return their trials.
 
@@ -54,6 +60,8 @@ def run_experiments(
             ``executor_config`` holds its arguments, e.g. ``{"num_cpus": 4, "num_gpus": 1}``.
         loggers: logger names or instances (default: every logger that is on by default).
         metric, mode: the objective, handed to the scheduler and searcher unless they set their own.
+        resume: continue the experiments from their ``experiment_state.json`` (finished trials stay
+            done, the others go on from their latest checkpoint); without a state, start fresh.
     """
     _check_mode(mode)
     if with_server:
@@ -65,6 +73,7 @@ def run_experiments(
     names = [e.name for e in exps]
     if len(set(names)) != len(names):
         raise TuneError(f"experiment names must be unique, got {names}")
+    states = _load_states(exps) if resume else {}
     for exp in exps:
         exp.check_local_dir()
     sched: TrialScheduler = _resolve("scheduler", scheduler, scheduler_config, TrialScheduler)
@@ -72,6 +81,8 @@ def run_experiments(
     sched.set_search_properties(metric, mode)
     search.set_search_properties(metric, mode)
     search.add_configurations(exps)
+    restored = _restore(states, exps, search, sched)
+    _remember_components(exps, search, sched)
     # The executor as soon as the number of trials is known: its workers boot while the rest is set up.
     execu: Executor = _resolve("executor", executor, executor_config, Executor)
     try:
@@ -89,16 +100,30 @@ def run_experiments(
     reporter = StatusReporter(verbose=int(verbose), metric=metric)
     runner = TrialRunner(
         search, sched, execu, loggers=logger_objs, reporter=reporter,
-        observers=observers, logdirs=[str(e.path) for e in exps],
+        observers=observers, logdirs=[str(e.path) for e in exps], experiments=exps,
     )
+    for exp in exps:
+        if exp.name in states:
+            claimed = {Path(t.logdir).name for t in restored if t.logdir and t.experiment_name == exp.name}
+            runner.set_preexisting(str(exp.path), set(states[exp.name].get("preexisting", [])), claimed)
+    for trial in restored:
+        runner.add_trial(trial)
     observers.experiment_start(exps)
+    previous = _catch_first_sigint(runner)
     try:
         trials = runner.run()
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         execu.shutdown()
         runner.close()
         reporter.close()
     observers.experiment_end(trials)
+    if runner.interrupted:
+        dirs = " ".join(shlex.quote(str(e.path)) for e in exps)
+        print(f"tune-core: stopped; the experiment state is saved. Resume with:\n  tune-core resume {dirs}\n"
+              "or run the same run_experiments(...) call again with resume=True.", file=sys.stderr)
+        return trials
     failed = [t for t in trials if t.status == ERROR]
     if failed and raise_on_failed_trial:
         details = "; ".join(f"{t.name}: {t.error_message} (see {t.error_file})" for t in failed[:5])
@@ -159,6 +184,76 @@ def run(
     from tune_core.analysis import ExperimentAnalysis
 
     return ExperimentAnalysis(str(experiment.path), default_metric=metric, default_mode=mode, trials=trials)
+
+
+def _load_states(exps: list[Experiment]) -> dict[str, dict[str, Any]]:
+    from tune_core.state import load_state
+
+    states = {}
+    for exp in exps:
+        state = load_state(exp.path)
+        if state is not None:
+            states[exp.name] = state
+            for stale in exp.path.glob("experiment_state.json.*.tmp"):  # left by a killed driver
+                stale.unlink(missing_ok=True)
+        else:
+            log.info("no experiment state in %s; starting %r fresh", exp.path, exp.name)
+    return states
+
+
+def _restore(states: dict[str, dict[str, Any]], exps: list[Experiment], search: SearchAlgorithm,
+             sched: TrialScheduler) -> list[Trial]:
+    """Trials, searcher and scheduler as the saved states left them."""
+    if not states:
+        return []
+    from tune_core.state import restore_trial, unpack
+    from tune_core.trial import PAUSED, PENDING, RUNNING
+
+    first = next(iter(states.values()))
+    searcher_state, scheduler_state = unpack(first.get("searcher_state")), unpack(first.get("scheduler_state"))
+    if searcher_state is not None:
+        search.restore(searcher_state)
+    if scheduler_state is not None:
+        sched.restore(scheduler_state)
+    trials = []
+    for exp in exps:
+        for record in states.get(exp.name, {}).get("trials", []):
+            trial = restore_trial(record, exp.make_trial)
+            if trial.status == RUNNING:
+                trial.status = PENDING
+            elif trial.status not in (PENDING, PAUSED):
+                trial.fresh_logdir = False
+            trials.append(trial)
+    return trials
+
+
+def _remember_components(exps: list[Experiment], search: SearchAlgorithm, sched: TrialScheduler) -> None:
+    """Pickle what ``tune-core resume`` needs to rebuild the run, for the state files."""
+    from tune_core.registry import get_trainable
+    from tune_core.state import pack
+
+    search_blob, sched_blob = pack(search), pack(sched)
+    for exp in exps:
+        exp.extra_state.update(
+            spec_pickle=pack({"name": exp.name, "run": get_trainable(exp.trainable_name),
+                              "trainable_name": exp.trainable_name, **exp.spec}),
+            search_alg_pickle=search_blob,
+            scheduler_pickle=sched_blob,
+        )
+
+
+def _catch_first_sigint(runner: Any) -> Any:
+    """First Ctrl-C: stop the trials, save the state, return. A second one: quit at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        runner.interrupt()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\ntune-core: stopping the trials and saving the experiment state "
+              "(Ctrl-C again to quit at once)", file=sys.stderr)
+
+    return signal.signal(signal.SIGINT, on_sigint)
 
 
 def _check_mode(mode: str | None) -> None:

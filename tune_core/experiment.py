@@ -98,7 +98,21 @@ class Experiment:
         self.checkpoint_score_attr = str(checkpoint_score_attr)
         self.max_failures = _check_int(where, "max_failures", max_failures, minimum=0)
         self.restore = os.path.expanduser(restore) if restore else None
+        if self.restore:
+            from tune_core.trainable import check_checkpoint
+
+            check_checkpoint(self.restore, f"{where}: `restore`")
         self.experiment_id = uuid.uuid4().hex
+        #: Filled by the run: what the state file needs beside the spec (pickled components).
+        self.extra_state: dict[str, Any] = {}
+        #: What it takes to build this experiment again (e.g. ``tune-core resume``).
+        self.spec: dict[str, Any] = {
+            "stop": stop, "config": config, "resources": resources, "num_samples": self.num_samples,
+            "local_dir": str(self.local_dir), "checkpoint_freq": self.checkpoint_freq,
+            "checkpoint_at_end": self.checkpoint_at_end, "keep_checkpoints_num": self.keep_checkpoints_num,
+            "checkpoint_score_attr": self.checkpoint_score_attr, "max_failures": self.max_failures,
+            "restore": self.restore,
+        }
 
     @property
     def path(self) -> Path:

@@ -35,6 +35,7 @@ __all__ = [
     "TrialFinished",
     "TrialLaunch",
     "TrialLogger",
+    "TrialPaused",
     "TrialResults",
     "TrialRunnerView",
     "TrialScheduler",
@@ -278,6 +279,13 @@ class TrialCheckpointed:
 
 
 @dataclass
+class TrialPaused:
+    """The trial stopped at the runner's request after saving a checkpoint; it can resume anywhere."""
+
+    trial_id: str
+
+
+@dataclass
 class TrialFinished:
     """The trial ended by itself: its trainable returned, said ``done``, or met a stop criterion."""
 
@@ -292,7 +300,7 @@ class TrialFailed:
     error: str
 
 
-ExecutorEvent = TrialResults | TrialCheckpointed | TrialFinished | TrialFailed
+ExecutorEvent = TrialResults | TrialCheckpointed | TrialPaused | TrialFinished | TrialFailed
 
 
 class Executor(ABC):
@@ -319,6 +327,14 @@ class Executor(ABC):
     @abstractmethod
     def continue_trial(self, trial_id: str, decision_point: DecisionPoint | None) -> None:
         """Release a trial held at a decision point, with where it waits next."""
+
+    def pause_trial(self, trial_id: str) -> bool:
+        """Ask the trial to checkpoint where it is and stop; ``TrialPaused`` follows.
+
+        Return False if this executor cannot: the runner then stops the trial, which resumes
+        later from its latest checkpoint.
+        """
+        return False
 
     @abstractmethod
     def stop_trial(self, trial_id: str) -> None:

@@ -8,6 +8,7 @@ one thread (in order) makes them. System calls release the GIL, so the disk work
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -24,6 +25,19 @@ log = logging.getLogger("tune_core")
 _STOP = object()
 
 
+def _remove_partial_checkpoints(logdir: str) -> None:
+    """A killed attempt may have left a checkpoint half written (never renamed into place)."""
+    import shutil
+
+    try:
+        names = os.listdir(logdir)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(".tmp_checkpoint_"):
+            shutil.rmtree(os.path.join(logdir, name), ignore_errors=True)
+
+
 class LogWriter:
     """Fans each trial event out to ``loggers`` on one background thread, in the order it came.
 
@@ -37,8 +51,9 @@ class LogWriter:
         self._thread.start()
 
     # --- called on the runner's thread -----------------------------------------------------------
-    def trial_start(self, trial: Trial) -> None:
-        self._queue.put((self._start, (trial, str(trial.logdir))))
+    def trial_start(self, trial: Trial, truncate_to: int | None = None) -> None:
+        """Start logging ``trial``; a restarted trial's files are first cut back to ``truncate_to``."""
+        self._queue.put((self._start, (trial, str(trial.logdir), truncate_to)))
 
     def trial_results(self, trial: Trial, results: list[dict[str, Any]]) -> None:
         self._queue.put((self._results, (trial, results)))
@@ -48,6 +63,11 @@ class LogWriter:
 
     def flush(self) -> None:
         self._queue.put((self._each, ("flush",)))
+
+    def after_flush(self, func: Callable[..., None], *args: Any) -> None:
+        """Flush every logger, then call ``func``: what it records never runs ahead of the logs."""
+        self._queue.put((self._each, ("flush",)))
+        self._queue.put((self._guarded, (func, args)))
 
     def sync(self) -> None:
         """Wait until every call made so far has been carried out (and flushed)."""
@@ -72,9 +92,23 @@ class LogWriter:
             func, args = item
             func(*args)
 
-    def _start(self, trial: Trial, logdir: str) -> None:
+    def _start(self, trial: Trial, logdir: str, truncate_to: int | None) -> None:
         make_dir(logdir)
+        if truncate_to is not None:
+            from tune_core.loggers import truncate_trial_logs
+
+            _remove_partial_checkpoints(logdir)
+            try:
+                truncate_trial_logs(logdir, truncate_to)
+            except Exception as exc:
+                log.error("could not cut the logs of %s back to iteration %d: %r", trial.name, truncate_to, exc)
         self._each("on_trial_start", trial)
+
+    def _guarded(self, func: Callable[..., None], args: tuple[Any, ...]) -> None:
+        try:
+            func(*args)
+        except Exception as exc:
+            log.error("%s failed: %r", getattr(func, "__name__", func), exc)
 
     def _results(self, trial: Trial, results: list[dict[str, Any]]) -> None:
         for logger in list(self._loggers):

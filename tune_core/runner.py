@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tune_core.errors import TuneError
 from tune_core.interfaces import (
@@ -29,6 +29,7 @@ from tune_core.interfaces import (
     TrialFinished,
     TrialLaunch,
     TrialLogger,
+    TrialPaused,
     TrialResults,
     TrialRunnerView,
     TrialScheduler,
@@ -38,11 +39,16 @@ from tune_core.registry import get_trainable
 from tune_core.resources import Resources
 from tune_core.trial import ERROR, PAUSED, PENDING, RUNNING, TERMINATED, Trial, trial_dirname
 
+if TYPE_CHECKING:
+    from tune_core.experiment import Experiment
+
 __all__ = ["TrialRunner"]
 
 log = logging.getLogger("tune_core")
 
 FLUSH_INTERVAL_S = 2.0
+#: experiment_state.json is written at most this often (and at the end of the run).
+STATE_INTERVAL_S = 0.5
 _LIVE = frozenset((PENDING, RUNNING, PAUSED))
 
 
@@ -77,6 +83,7 @@ class TrialRunner(TrialRunnerView):
         observers: Any = None,
         logdirs: Sequence[str] = (),
         max_pending_trials: int | None = None,
+        experiments: Sequence[Experiment] = (),
     ):
         self._search_alg = search_alg
         self._scheduler = scheduler
@@ -95,6 +102,12 @@ class TrialRunner(TrialRunnerView):
         self._clock: Callable[[], float] = executor.clock
         self._last_flush = self._clock()
         self._taken_names: dict[str, set[str]] = {}
+        self._on_disk: dict[str, set[str]] = {}
+        self._preexisting: dict[str, set[str]] = {}
+        self._experiments = list(experiments)
+        self._state_dirty = True
+        self._last_state = -STATE_INTERVAL_S
+        self._interrupted = False
 
     # --- TrialRunnerView ---------------------------------------------------------------------
     def get_trials(self) -> list[Trial]:
@@ -122,11 +135,30 @@ class TrialRunner(TrialRunnerView):
 
     def run(self) -> list[Trial]:
         self._report(force=True)
-        while not self.is_finished():
+        while not self.is_finished() and not self._interrupted:
             self.step()
+        if self._interrupted:
+            self._stop_for_resume()
         self._flush()
+        self._save_state(force=True)
         self._report(force=True, finished=True)
         return self._trials
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
+    def interrupt(self) -> None:
+        """Stop soon, leaving a state from which ``resume`` continues (safe from a signal handler)."""
+        self._interrupted = True
+
+    def _stop_for_resume(self) -> None:
+        """Stop the running trials but record them as they were, so a resume continues them."""
+        for trial in list(self._running.values()):
+            self._executor.stop_trial(trial.trial_id)
+            self._running.pop(trial.trial_id, None)
+            self._used.add(trial.resources, -1)
+            self._logs.trial_complete(trial)
 
     def step(self) -> None:
         self._add_new_trials()
@@ -150,9 +182,15 @@ class TrialRunner(TrialRunnerView):
                 trial = self._running.get(event.trial_id)
                 if trial is not None:
                     self._on_checkpoint(trial, event.path, event.iteration)
+            elif isinstance(event, TrialPaused):
+                trial = self._running.get(event.trial_id)
+                if trial is not None:
+                    trial.extra.pop("pausing", None)
+                    self._release(trial, PAUSED)
         now = self._clock()
         if now - self._last_flush >= FLUSH_INTERVAL_S:
             self._flush()
+        self._save_state()
         self._report()
 
     def _add_new_trials(self) -> None:
@@ -168,8 +206,10 @@ class TrialRunner(TrialRunnerView):
         """Add a trial (from the searcher, or from outside the loop) as PENDING."""
         self._check_fits_at_all(trial)
         self._trials.append(trial)
-        self._live[trial.trial_id] = trial
+        if not trial.is_finished():
+            self._live[trial.trial_id] = trial
         self._scheduler.on_trial_add(self, trial)
+        self._state_dirty = True
 
     def _check_fits_at_all(self, trial: Trial) -> None:
         total, res = self._total, trial.resources
@@ -189,12 +229,20 @@ class TrialRunner(TrialRunnerView):
 
     # --- starting ------------------------------------------------------------------------------
     def _start(self, trial: Trial) -> None:
+        truncate_to = None
         if trial.logdir is None:
             trial.logdir = self._make_logdir(trial)
+            if trial.extra.pop("adopted_logdir", False):
+                truncate_to = 0  # Left by a killed attempt of this very trial: start it clean.
+        else:  # A restart: results after the checkpoint it resumes from will come again.
+            trial.fresh_logdir = False
+            truncate_to = trial.checkpoint_iteration if trial.checkpoint else 0
+            trial.num_results = min(trial.num_results, truncate_to)
         trial.status = RUNNING
+        self._state_dirty = True
         self._running[trial.trial_id] = trial
         self._used.add(trial.resources, +1)
-        self._logs.trial_start(trial)
+        self._logs.trial_start(trial, truncate_to)
         stop = trial.stopping_criterion
         launch = TrialLaunch(
             trial_id=trial.trial_id,
@@ -217,22 +265,33 @@ class TrialRunner(TrialRunnerView):
     def _make_logdir(self, trial: Trial) -> Path:
         """Choose the trial's directory; it is created where the trial runs and by the log writer.
 
-        Names are unique within a run; only directories left by an earlier run can clash, and those
-        are listed once per experiment rather than looked up once per trial.
+        Names are unique within a run. Directories that were there before the run first started
+        (``preexisting``, kept in the state across resumes) are never reused: such a clash gets the
+        trial id appended. A directory this run made but whose trial the state did not record yet
+        (the driver was killed in between) is the same trial's: a resumed run adopts it and cuts it
+        back. Listed once per experiment rather than looked up once per trial.
         """
         base = str(trial.experiment_dir)
-        taken = self._taken_names.get(base)
-        if taken is None:
+        on_disk = self._on_disk.get(base)
+        if on_disk is None:
             try:
-                taken = self._taken_names[base] = set(os.listdir(base))
+                on_disk = self._on_disk[base] = set(os.listdir(base))
             except FileNotFoundError:
-                taken = self._taken_names[base] = set()
+                on_disk = self._on_disk[base] = set()
+        taken = self._taken_names.setdefault(base, set(self._preexisting.setdefault(base, set(on_disk))))
         name = trial_dirname(trial)
         if name in taken:
             name = f"{name}_{trial.trial_id}"
         taken.add(name)
-        trial.fresh_logdir = True
+        trial.fresh_logdir = name not in on_disk
+        if not trial.fresh_logdir:
+            trial.extra["adopted_logdir"] = True
         return Path(base, name)
+
+    def set_preexisting(self, experiment_dir: str, names: set[str], claimed: set[str]) -> None:
+        """On resume: the names there before the first run, and those the state's trials own."""
+        self._preexisting[experiment_dir] = set(names)
+        self._taken_names[experiment_dir] = set(names) | set(claimed)
 
     def _decision_point(self, trial: Trial) -> DecisionPoint | None:
         if callable(trial.stopping_criterion) and not isinstance(trial.stopping_criterion, dict):
@@ -252,7 +311,7 @@ class TrialRunner(TrialRunnerView):
                 self._apply_decision(trial, decision)
                 return
         self._logs.trial_results(trial, results)
-        if event.waiting:
+        if event.waiting and not trial.extra.get("pausing"):
             self._executor.continue_trial(trial.trial_id, self._decision_point(trial))
 
     def _process_result(self, trial: Trial, result: dict[str, Any]) -> str:
@@ -266,17 +325,27 @@ class TrialRunner(TrialRunnerView):
         if callable(stop) and not isinstance(stop, dict) and stop(trial.trial_id, result):
             result["done"] = True
             return "COMPLETE"
+        if trial.extra.get("pausing"):
+            return CONTINUE  # Already asked to pause; results it sent before pausing are kept.
         return self._scheduler.on_trial_result(self, trial, result)
 
     def _apply_decision(self, trial: Trial, decision: str) -> None:
+        if decision == PAUSE:
+            # The trial saves a checkpoint where it is and frees its worker; TrialPaused follows.
+            if trial.extra.get("pausing"):
+                return
+            if self._executor.pause_trial(trial.trial_id):
+                trial.extra["pausing"] = True
+                return
+            self._executor.stop_trial(trial.trial_id)
+            self._release(trial, PAUSED)
+            return
         self._executor.stop_trial(trial.trial_id)
         if decision == "COMPLETE":
             self._complete(trial)
         elif decision == STOP:
             self._search_alg.on_trial_complete(trial.trial_id, trial.last_result)
             self._finish(trial, TERMINATED)
-        elif decision == PAUSE:
-            self._release(trial, PAUSED)
         else:
             raise TuneError(
                 f"scheduler {type(self._scheduler).__name__} returned {decision!r}; "
@@ -288,6 +357,7 @@ class TrialRunner(TrialRunnerView):
         except the best by ``checkpoint_score_attr`` (higher is better; ``min-<attr>`` for lower).
         The newest is always kept too: a restart needs it."""
         trial.checkpoint, trial.checkpoint_iteration = path, iteration
+        self._state_dirty = True
         keep = trial.keep_checkpoints_num
         if keep is None:
             return
@@ -338,6 +408,8 @@ class TrialRunner(TrialRunnerView):
         self._running.pop(trial.trial_id, None)
         self._used.add(trial.resources, -1)
         trial.status = status
+        trial.extra.pop("pausing", None)
+        self._state_dirty = True
         self._logs.trial_complete(trial)
 
     def _finish(self, trial: Trial, status: str) -> None:
@@ -345,6 +417,7 @@ class TrialRunner(TrialRunnerView):
             self._release(trial, status)
         else:
             trial.status = status
+            self._state_dirty = True
         self._live.pop(trial.trial_id, None)
         if self._observers is not None:
             self._observers.trial_complete(trial)
@@ -373,6 +446,40 @@ class TrialRunner(TrialRunnerView):
 
     def close(self) -> None:
         self._logs.close()
+
+    def _save_state(self, force: bool = False) -> None:
+        """Queue a snapshot for ``experiment_state.json``: on status changes, at most every
+        ``STATE_INTERVAL_S``, and at the end. The log writer writes it after flushing the logs, so
+        the state never claims results the files do not hold yet."""
+        if not self._experiments or not (self._state_dirty or force):
+            return
+        now = self._clock()
+        if not force and now - self._last_state < STATE_INTERVAL_S:
+            return
+        self._last_state = now
+        self._state_dirty = False
+        from tune_core.state import pack, trial_record, write_state
+
+        searcher = pack(self._search_alg.save())
+        scheduler = pack(self._scheduler.save())
+        by_experiment: dict[str, list[dict[str, Any]]] = {e.name: [] for e in self._experiments}
+        for trial in self._trials:
+            records = by_experiment.get(trial.experiment_name)
+            if records is not None:
+                records.append(trial_record(trial))
+        for experiment in self._experiments:
+            payload = {
+                "experiment": experiment.name,
+                "preexisting": sorted(self._preexisting.get(str(experiment.path), ())),
+                "trainable_name": experiment.trainable_name,
+                "spec": experiment.extra_state.get("spec_pickle"),
+                "search_alg": experiment.extra_state.get("search_alg_pickle"),
+                "scheduler_obj": experiment.extra_state.get("scheduler_pickle"),
+                "searcher_state": searcher,
+                "scheduler_state": scheduler,
+                "trials": by_experiment[experiment.name],
+            }
+            self._logs.after_flush(write_state, str(experiment.path), payload)
 
     def _report(self, force: bool = False, finished: bool = False) -> None:
         if self._reporter is None or not self._reporter.due(force):

@@ -17,7 +17,7 @@ from typing import Any
 from tune_core.errors import TuneError
 from tune_core.result import AutoFiller
 
-__all__ = ["Trainable", "is_function_trainable", "validate_trainable"]
+__all__ = ["Trainable", "check_checkpoint", "is_function_trainable", "validate_trainable"]
 
 _METADATA = ".tune_metadata"
 
@@ -148,6 +148,25 @@ class Trainable:
     def default_resource_request(cls, config: dict[str, Any]) -> dict[str, float] | None:
         """Resources this trainable needs when the spec names none."""
         return None
+
+
+def check_checkpoint(path: str, where: str = "checkpoint") -> None:
+    """Raise ``TuneError`` naming ``path`` unless it is a complete, readable tune-core checkpoint."""
+    directory = Path(path)
+    if not directory.exists():
+        raise TuneError(f"{where}: no checkpoint at {path}")
+    if not directory.is_dir():
+        directory = directory.parent
+    meta_file = directory / _METADATA
+    try:
+        with open(meta_file, "rb") as f:
+            meta = pickle.load(f)
+        if not isinstance(meta, dict) or "filler" not in meta:
+            raise ValueError("unexpected content")
+    except FileNotFoundError:
+        raise TuneError(f"{where}: {path} is not a tune-core checkpoint (no {_METADATA})") from None
+    except Exception as exc:
+        raise TuneError(f"{where}: corrupt checkpoint at {path}: {exc}") from None
 
 
 def _positional_arity(func: Any) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = ("run", "ls", "plugins")
+SUBCOMMANDS = ("run", "resume", "ls", "plugins")
 
 
 def build_parser() -> argparse.ArgumentParser:

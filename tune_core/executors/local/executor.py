@@ -31,6 +31,7 @@ from tune_core.interfaces import (
     TrialFailed,
     TrialFinished,
     TrialLaunch,
+    TrialPaused,
     TrialResults,
 )
 from tune_core.resources import Resources, detect_gpus
@@ -178,6 +179,8 @@ class LocalExecutor(Executor):
         self._workers: list[_Worker] = []
         self._by_trial: dict[str, _Worker] = {}
         self._stopping: set[str] = set()
+        #: Workers told to exit (after a failure); reaped without waiting for them.
+        self._exiting: list[_Worker] = []
         self._blobs: dict[tuple[str, int], bytes] = {}
         self._env = _worker_env()
         self._max_idle = max(2, int(cpus))
@@ -258,6 +261,13 @@ class LocalExecutor(Executor):
         if worker is not None:
             self._send(worker, (protocol.CONTINUE, trial_id, decision_point))
 
+    def pause_trial(self, trial_id: str) -> bool:
+        worker = self._by_trial.get(trial_id)
+        if worker is None or trial_id in self._stopping:
+            return False
+        self._send(worker, (protocol.PAUSE, trial_id))
+        return True
+
     def stop_trial(self, trial_id: str) -> None:
         worker = self._by_trial.get(trial_id)
         if worker is None or trial_id in self._stopping:
@@ -292,22 +302,42 @@ class LocalExecutor(Executor):
             except (EOFError, OSError):
                 self._lost(worker, events)
         self._kill_overdue()
+        self._reap_exiting()
         return events
+
+    def _reap_exiting(self) -> None:
+        for worker in list(self._exiting):
+            if worker.proc.poll() is not None:
+                self._exiting.remove(worker)
+                worker.kill()
 
     def _handle(self, worker: _Worker, message: tuple[Any, ...], events: list[ExecutorEvent]) -> None:
         kind, trial_id = message[0], message[1]
-        if kind in (protocol.FINISHED, protocol.FAILED):
+        if kind in (protocol.FINISHED, protocol.FAILED, protocol.PAUSED):
             self._release(worker, trial_id)
+            if kind == protocol.FAILED:
+                self._retire_failed(worker)  # A restart gets a fresh process, not this one's leftovers.
             if trial_id in self._stopping:
                 self._stopping.discard(trial_id)
                 return
-            events.append(TrialFinished(trial_id) if kind == protocol.FINISHED else TrialFailed(trial_id, message[2]))
+            if kind == protocol.FINISHED:
+                events.append(TrialFinished(trial_id))
+            elif kind == protocol.PAUSED:
+                events.append(TrialPaused(trial_id))
+            else:
+                events.append(TrialFailed(trial_id, message[2]))
         elif trial_id in self._stopping:
             return
         elif kind == protocol.RESULTS:
             events.append(TrialResults(trial_id, message[2], message[3]))
         elif kind == protocol.CHECKPOINT:
             events.append(TrialCheckpointed(trial_id, message[2], message[3]))
+
+    def _retire_failed(self, worker: _Worker) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+            self._send(worker, (protocol.EXIT,))
+            self._exiting.append(worker)
 
     def _release(self, worker: _Worker, trial_id: str) -> None:
         self._gpus.release(trial_id)
@@ -349,7 +379,8 @@ class LocalExecutor(Executor):
         return [w.pid for w in self._workers]
 
     def shutdown(self) -> None:
-        workers, self._workers = self._workers, []
+        workers, self._workers = self._workers + self._exiting, []
+        self._exiting = []
         for worker in workers:
             if worker.trial_id is not None:
                 self._send(worker, (protocol.STOP, worker.trial_id))

@@ -10,14 +10,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tune_core.executors.local import protocol
 from tune_core.executors.local.pipes import PipeReader, PipeWriter
 from tune_core.interfaces import DecisionPoint, TrialLaunch
 from tune_core.result import AutoFiller
 
-__all__ = ["Channel", "Session", "TrialStopped", "current_session"]
+if TYPE_CHECKING:
+    from tune_core.executors.local.checkpoints import Restored
+
+__all__ = ["Channel", "Session", "TrialPaused", "TrialStopped", "current_session"]
 
 #: Results wait in a buffer; a background thread sends them every ``LINGER_S``, while the trial's
 #: own thread goes on (sending from the trial's thread would wake the driver in the middle of the
@@ -36,6 +39,10 @@ class TrialStopped(BaseException):
     """
 
 
+class TrialPaused(TrialStopped):
+    """Unwinds a trial's code when the driver asked it to pause (checkpoint, then stop)."""
+
+
 class Channel:
     """The worker's two pipes, with a buffer of results flushed inline or by a background thread."""
 
@@ -47,6 +54,7 @@ class Channel:
         self._buffer: list[dict[str, Any]] = []
         self._trial_id = ""
         self._stop_requested: set[str] = set()
+        self._pause_requested: set[str] = set()
         self._flusher = threading.Thread(target=self._flush_loop, name="tune-flusher", daemon=True)
         self._flusher.start()
 
@@ -90,27 +98,36 @@ class Channel:
         return self._commands.recv()
 
     def stop_requested(self, trial_id: str) -> bool:
-        """Drain pending commands without blocking; True if the driver asked ``trial_id`` to stop."""
+        """Drain pending commands without blocking; True if the driver asked ``trial_id`` to stop
+        (or to pause: see ``pause_requested``)."""
         while self._commands.poll():
-            message = self._commands.recv()
-            if message[0] in (protocol.STOP, protocol.EXIT):
-                self._stop_requested.add(message[1] if message[0] == protocol.STOP else trial_id)
+            self._note(self._commands.recv(), trial_id)
         return trial_id in self._stop_requested
 
+    def pause_requested(self, trial_id: str) -> bool:
+        return trial_id in self._pause_requested
+
+    def _note(self, message: tuple[Any, ...], trial_id: str) -> None:
+        kind = message[0]
+        if kind == protocol.EXIT:
+            self._stop_requested.add(trial_id)
+        elif kind in (protocol.STOP, protocol.PAUSE):
+            self._stop_requested.add(message[1])
+            if kind == protocol.PAUSE:
+                self._pause_requested.add(message[1])
+
     def wait_decision(self, trial_id: str) -> DecisionPoint | None:
-        """Block until the driver continues or stops ``trial_id``; return the next decision point."""
-        if trial_id in self._stop_requested:
-            raise TrialStopped
-        while True:
+        """Block until the driver continues, stops or pauses ``trial_id``; return the next decision point."""
+        while trial_id not in self._stop_requested:
             message = self.recv_command()
-            kind = message[0]
-            if kind == protocol.CONTINUE and message[1] == trial_id:
+            if message[0] == protocol.CONTINUE and message[1] == trial_id:
                 return message[2]
-            if kind == protocol.EXIT or (kind == protocol.STOP and message[1] == trial_id):
-                raise TrialStopped
+            self._note(message, trial_id)
+        raise TrialPaused if trial_id in self._pause_requested else TrialStopped
 
     def clear(self, trial_id: str) -> None:
         self._stop_requested.discard(trial_id)
+        self._pause_requested.discard(trial_id)
 
 
 class Session:
@@ -125,6 +142,8 @@ class Session:
         self._decision_point = launch.decision_point
         self._last_poll = time.monotonic()
         self.iterations = 0
+        #: The checkpoint this run resumed from (set before a function trainable starts), if any.
+        self.restored: Restored | None = None
 
     def report(self, **metrics: Any) -> None:
         """The ``reporter`` a function trainable calls: ``reporter(mean_accuracy=0.9, ...)``."""
@@ -159,6 +178,16 @@ class Session:
             if channel.stop_requested(self.trial_id):
                 return False
         return True
+
+    def send_checkpoint(self, path: str, iteration: int) -> None:
+        """Tell the driver a checkpoint is complete, after the results buffered before it."""
+        self._channel.send((protocol.CHECKPOINT, self.trial_id, path, iteration))
+
+    def should_checkpoint(self) -> bool:
+        """Whether the trial's ``checkpoint_freq`` divides the last reported iteration."""
+        freq = self.launch.checkpoint_freq
+        iteration = self.filler.iteration
+        return bool(freq) and iteration > 0 and iteration % freq == 0
 
 
 _current: Session | None = None

@@ -19,7 +19,13 @@ from typing import Any
 from tune_core.executors.local import protocol
 from tune_core.executors.local.output import TrialOutput
 from tune_core.executors.local.pipes import PipeReader, PipeWriter
-from tune_core.executors.local.session import Channel, Session, TrialStopped, set_current_session
+from tune_core.executors.local.session import (
+    Channel,
+    Session,
+    TrialPaused,
+    TrialStopped,
+    set_current_session,
+)
 from tune_core.interfaces import TrialLaunch
 from tune_core.paths import make_dir
 
@@ -59,7 +65,16 @@ def _trial_env(env: dict[str, str]) -> Iterator[None]:
 
 
 def _run_function(func: Any, session: Session) -> None:
+    """Call ``func`` once; on a restart, first continue the session from the trial's checkpoint.
+
+    A bad ``restore_path`` raises ``TuneError`` naming it, failing the trial before the function
+    runs from a wrong start. The checkpoint module is imported only when there is one to restore.
+    """
     config = dict(session.launch.config)
+    if session.launch.restore_path:
+        from tune_core.executors.local.checkpoints import restore
+
+        session.restored = restore(session, session.launch.restore_path)
     returned = func(config, session.report) if _takes_reporter(func) else func(config)
     if isinstance(returned, dict):
         session.report(**returned)
@@ -104,9 +119,14 @@ def _run_class(cls: Any, session: Session, channel: Channel) -> None:
             if going and launch.checkpoint_freq and iteration % launch.checkpoint_freq == 0:
                 _save(trainable, launch.logdir, iteration, channel, launch.trial_id)
             if not going:
+                if channel.pause_requested(launch.trial_id):
+                    raise TrialPaused
                 if launch.checkpoint_at_end and result.get("done"):
                     _save(trainable, launch.logdir, iteration, channel, launch.trial_id)
                 break
+    except TrialPaused:  # Held at a decision point, or asked while running: save where it is.
+        _save(trainable, launch.logdir, trainable.iteration, channel, launch.trial_id)
+        raise
     finally:
         trainable.stop()
 
@@ -127,6 +147,7 @@ def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
     """Run one trial to its end and tell the driver how it ended."""
     session = Session(channel, launch)
     set_current_session(session)
+    ended = protocol.FINISHED
     try:
         make_dir(launch.logdir)
         with _trial_env(launch.env), _captured(launch.logdir):
@@ -137,13 +158,14 @@ def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
                     _run_function(trainable, session)
                     channel.flush(mark_done=True)
             except TrialStopped:
-                pass
+                if channel.pause_requested(launch.trial_id):
+                    ended = protocol.PAUSED
             except BaseException:
                 text = _format_exc()
                 sys.stderr.write(text)
                 channel.send((protocol.FAILED, launch.trial_id, text))
                 return
-        channel.send((protocol.FINISHED, launch.trial_id))
+        channel.send((ended, launch.trial_id))
     finally:
         set_current_session(None)
         channel.clear(launch.trial_id)

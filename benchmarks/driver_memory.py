@@ -1,0 +1,260 @@
+"""Driver memory per finished trial (S2): W2 x 10, i.e. 5,000 trials of 1 result each, in one run.
+
+One fresh driver process runs a single ``run_experiments`` call of ``--trials`` trials (W2's function
+trainable ``f(config, reporter): reporter(mean_accuracy=1)``, a grid over an integer, FIFO, default
+loggers, 1 CPU each on 2 CPUs). An observer plugin (``tune_on_trial_complete``) measures the driver's
+own memory when a tenth of the trials and when all of them have finished: ``gc.collect()``, then USS
+(private pages) from ``psutil``'s ``memory_full_info()``. The runner's trial list is alive at both
+points, as the returned list would be. The figure::
+
+    KB per finished trial = (USS at N - USS at N/10) / (0.9 N)        target: under 10 KB
+
+Printed beside it: the same after ``run_experiments`` returns (trial list kept), the Python-level
+growth (``sys.getallocatedblocks``, gc-tracked objects), ``len(pickle.dumps(trial))`` of one
+finished trial, and that trial's own in-memory bytes (objects reachable from it and not from another
+trial) per attribute: what a finished trial costs and which attribute holds it. Usage::
+
+    python benchmarks/driver_memory.py [--trials 5000] [--json out.json] [--trace]
+
+``--trace`` also runs tracemalloc (slower) and prints the allocation sites that grew between the
+two points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from workloads import CPUS  # noqa: E402 (needs the path above)
+
+KB = 1024
+TARGET_KB = 10.0
+EXPERIMENT = "driver_memory"
+
+
+# --- measuring -------------------------------------------------------------------------------------
+def measure() -> dict[str, Any]:
+    """The driver's memory now, after a full collection."""
+    import psutil
+
+    gc.collect()
+    info = psutil.Process().memory_full_info()
+    return {"uss": info.uss, "rss": info.rss, "pss": getattr(info, "pss", 0),
+            "blocks": sys.getallocatedblocks(), "gc_objects": len(gc.get_objects())}
+
+
+def _reachable(root: Any) -> dict[int, int]:
+    """``id -> sys.getsizeof`` of every object reachable from ``root`` (classes, modules, functions
+    excluded: they are shared by every trial)."""
+    seen: dict[int, int] = {}
+    todo = [root]
+    skip = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, skip):
+            continue
+        seen[id(obj)] = sys.getsizeof(obj)
+        todo.extend(gc.get_referents(obj))
+    return seen
+
+
+def own_bytes(trial: Any, other: Any) -> tuple[int, dict[str, int]]:
+    """Bytes reachable from ``trial`` and not from ``other`` (another trial): its own cost, in total
+    and per attribute."""
+    shared = _reachable(other)
+    mine = {k: v for k, v in _reachable(trial).items() if k not in shared}
+    per_attr: dict[str, int] = {}
+    counted: set[int] = set()
+    for name, value in vars(trial).items():
+        ids = [i for i in _reachable(value) if i in mine and i not in counted]
+        counted.update(ids)
+        if ids:
+            per_attr[name] = sum(mine[i] for i in ids)
+    return sum(mine.values()), dict(sorted(per_attr.items(), key=lambda kv: -kv[1]))
+
+
+class MemoryProbe:
+    """An observer plugin: measures the driver when ``marks`` trials have finished."""
+
+    def __init__(self, marks: list[int], trace: bool):
+        self.marks = set(marks)
+        self.finished = 0
+        self.samples: dict[int, dict[str, Any]] = {}
+        self.snapshots: dict[int, Any] = {}
+        self.trace = trace
+        self.first_mark_s: float | None = None
+
+    def tune_on_trial_complete(self, trial: Any) -> None:
+        self.finished += 1
+        if self.finished in self.marks:
+            self.samples[self.finished] = measure()
+            if self.trace:
+                import tracemalloc
+
+                self.snapshots[self.finished] = tracemalloc.take_snapshot()
+
+
+# --- the child: one driver process -----------------------------------------------------------------
+def child(trials: int, local_dir: Path, trace: bool) -> dict[str, Any]:
+    import pickle
+
+    if trace:
+        import tracemalloc
+
+        tracemalloc.start(8)
+    import tune_core as tune
+    from tune_core.plugins import hookimpl
+    from tune_core.plugins.manager import get_plugin_manager
+
+    early = max(1, trials // 10)
+    hookimpl(MemoryProbe.tune_on_trial_complete)  # marks the method; imported here, not by the harness
+    probe = MemoryProbe([early, trials], trace)
+    get_plugin_manager().register(probe, name="driver-memory-probe")
+
+    def trainable(config: dict[str, Any], reporter: Any) -> None:
+        reporter(mean_accuracy=1)
+
+    before = measure()
+    started = time.perf_counter()
+    result = tune.run_experiments(
+        {EXPERIMENT: {
+            "run": trainable,
+            "config": {"i": tune.grid_search(list(range(trials)))},
+            "resources": {"cpu": 1},
+            "local_dir": str(local_dir),
+        }},
+        scheduler="fifo", executor="local", executor_config={"num_cpus": CPUS, "num_gpus": 0}, verbose=0,
+    )
+    run_s = time.perf_counter() - started
+    after = measure()  # ``result`` (the trial list) is alive here, as a user would keep it
+    finished = sum(1 for t in result if t.is_finished())
+    logged = sum(1 for _ in (local_dir / EXPERIMENT).glob("*/result.json"))
+    sample = result[-1]
+    total_own, per_attr = own_bytes(sample, result[-2] if len(result) > 1 else object())
+    out: dict[str, Any] = {
+        "trials": len(result), "finished": finished, "result_files": logged, "run_s": run_s,
+        "early": early, "before": before, "at_early": probe.samples.get(early),
+        "at_end": probe.samples.get(trials), "after_return": after,
+        "pickled_trial_bytes": len(pickle.dumps(sample)), "trial_own_bytes": total_own,
+        "trial_own_bytes_by_attr": per_attr,
+    }
+    if trace and early in probe.snapshots and trials in probe.snapshots:
+        diff = probe.snapshots[trials].compare_to(probe.snapshots[early], "traceback")
+        out["tracemalloc_top"] = [
+            {"size_diff": d.size_diff, "count_diff": d.count_diff,
+             "where": [f"{f.filename}:{f.lineno}" for f in d.traceback][-4:]}
+            for d in diff[:12]
+        ]
+    return out
+
+
+# --- the harness -----------------------------------------------------------------------------------
+def per_trial(result: dict[str, Any], end_key: str, field: str) -> float | None:
+    start, end = result.get("at_early"), result.get(end_key)
+    if not start or not end:
+        return None
+    return (end[field] - start[field]) / (result["trials"] - result["early"])
+
+
+def report(r: dict[str, Any]) -> str:
+    n, early = r["trials"], r["early"]
+    lines = [f"Driver memory: {n:,} trials x 1 result (W2 x {n // 500 if n % 500 == 0 else n / 500:g}), "
+             f"FIFO, default loggers, {CPUS} CPUs; run {r['run_s']:.1f} s ({n / r['run_s']:,.0f} trials/s)"]
+    header = f"{'':<34} {'at ' + format(early, ','):>10} {'at ' + format(n, ','):>10} {'returned':>10}"
+    lines.append(header)
+    for key, label, scale, fmt in (("uss", "USS, MB", 1e6, "{:.1f}"), ("pss", "PSS, MB", 1e6, "{:.1f}"),
+                                   ("rss", "RSS, MB", 1e6, "{:.1f}"),
+                                   ("blocks", "Python blocks allocated", 1, "{:,.0f}"),
+                                   ("gc_objects", "gc-tracked objects", 1, "{:,.0f}")):
+        cells = [fmt.format(r[p][key] / scale) if r.get(p) else "-" for p in ("at_early", "at_end", "after_return")]
+        lines.append(f"{label:<34} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10}")
+    growth = per_trial(r, "at_end", "uss")
+    lines.append("")
+    if growth is not None:
+        verdict = "met" if growth / KB < TARGET_KB else "NOT met"
+        lines.append(f"USS growth per finished trial ({early:,} -> {n:,}): {growth / KB:.2f} KB "
+                     f"(target < {TARGET_KB:g} KB: {verdict})")
+    rss, rss_returned = per_trial(r, "at_end", "rss"), per_trial(r, "after_return", "rss")
+    if rss is not None:
+        lines.append(f"  RSS growth per finished trial, same points: {rss / KB:.2f} KB")
+    if rss_returned is not None:
+        lines.append(f"  RSS growth per trial, {early:,} -> after run_experiments returned: "
+                     f"{rss_returned / KB:.2f} KB (USS is not comparable there: the forked workers "
+                     "have exited, so pages they shared with the driver now count as its own)")
+    blocks, objs = per_trial(r, "at_end", "blocks"), per_trial(r, "at_end", "gc_objects")
+    if blocks is not None and objs is not None:
+        lines.append(f"  Python blocks per trial: {blocks:.1f}; gc-tracked objects per trial: {objs:.1f}")
+    lines.append(f"len(pickle.dumps(trial)) of one finished trial: {r['pickled_trial_bytes']:,} bytes")
+    lines.append(f"its own objects in memory (not shared with another trial): {r['trial_own_bytes']:,} bytes")
+    lines += [f"  {name:<24} {size:>7,}" for name, size in r["trial_own_bytes_by_attr"].items()]
+    if r.get("tracemalloc_top"):
+        lines.append("tracemalloc, growth between the two points (top sites):")
+        for d in r["tracemalloc_top"]:
+            lines.append(f"  {d['size_diff'] / KB:>9.1f} KB {d['count_diff']:>8,} blocks  {d['where'][-1]}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=5000, help="finished trials to reach (default 5,000)")
+    parser.add_argument("--json", type=Path, default=None, help="write the measurements here")
+    parser.add_argument("--trace", action="store_true", help="also run tracemalloc (slower)")
+    parser.add_argument("--dir", type=Path, default=None, help="where the run writes (default: temp dir)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.trials < 20:
+        parser.error("--trials must be at least 20")
+
+    if args.child:
+        print(json.dumps(child(args.trials, args.dir, args.trace)))
+        return 0
+
+    out_dir = Path(tempfile.mkdtemp(prefix="tune-bench-driver-mem-", dir=args.dir))
+    try:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--trials", str(args.trials),
+               "--dir", str(out_dir)] + (["--trace"] if args.trace else [])
+        paths = [str(HERE.parent), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent, env=env)
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    if proc.returncode != 0:
+        print(f"driver exited {proc.returncode}:\n{(proc.stderr or proc.stdout)[-2000:]}", file=sys.stderr)
+        return 1
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    problems = []
+    if result["finished"] != args.trials or result["result_files"] != args.trials:
+        problems.append(f"{result['finished']} trials finished and {result['result_files']} result files, "
+                        f"expected {args.trials}")
+    if not result.get("at_early") or not result.get("at_end"):
+        problems.append("the observer did not measure at both points")
+    print(report(result))
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "environment": {"python": platform.python_version(), "machine": platform.machine(),
+                            "cpus": os.cpu_count(), "platform": platform.platform()},
+            "result": result,
+            "kb_per_trial": (per_trial(result, "at_end", "uss") or 0) / KB,
+            "target_kb": TARGET_KB,
+        }, indent=2))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

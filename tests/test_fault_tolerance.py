@@ -1,0 +1,277 @@
+"""Checkpoints, failures, pause/resume and experiment resume: real processes killed for real."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+import tune_core as tune
+from tune_core.interfaces import CONTINUE, PAUSE, DecisionPoint, TrialScheduler
+from tune_core.schedulers.fifo import first_fitting
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHAOS_DRIVER = """
+import sys, time
+sys.path[:0] = {paths!r}
+import tune_core as tune
+
+class Slow(tune.Trainable):
+    def _setup(self, config):
+        self.x = 0
+    def _train(self):
+        time.sleep(0.01)
+        self.x += 1
+        return {{"x": self.x}}
+    def _save(self, checkpoint_dir):
+        return {{"x": self.x}}
+    def _restore(self, checkpoint):
+        self.x = checkpoint["x"]
+
+tune.register_trainable("slow", Slow)
+trials = tune.run_experiments(
+    {{"chaos": {{"run": "slow", "num_samples": 8, "stop": {{"training_iteration": 60}},
+                 "checkpoint_freq": 5, "local_dir": {local!r}}}}},
+    verbose=0, resume=len(sys.argv) > 1, executor_config={{"num_cpus": 2}})
+print("DONE", sorted({{t.status for t in trials}}), [t.last_result["x"] for t in trials])
+"""
+
+
+def _iterations(trial_dir: Path) -> tuple[list[int], list[int]]:
+    lines = [json.loads(line) for line in (trial_dir / "result.json").read_text().splitlines()]
+    with open(trial_dir / "progress.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [r["training_iteration"] for r in lines], [int(r["training_iteration"]) for r in rows]
+
+
+@pytest.mark.slow
+def test_chaos_driver_killed_three_times(tmp_path: Path) -> None:
+    script = tmp_path / "driver.py"
+    local = tmp_path / "results"
+    script.write_text(CHAOS_DRIVER.format(paths=[str(ROOT / "tests"), str(ROOT)], local=str(local)))
+    rng = random.Random(7)
+    for attempt in range(3):
+        args = [sys.executable, str(script)] + (["resume"] if attempt else [])
+        driver = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.8, 2.5))
+        children = psutil.Process(driver.pid).children(recursive=True)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        psutil.wait_procs(children, timeout=5)
+    final = subprocess.run([sys.executable, str(script), "resume"], capture_output=True, text=True, timeout=180)
+    assert final.returncode == 0, final.stderr
+    assert "DONE ['TERMINATED'] [60, 60, 60, 60, 60, 60, 60, 60]" in final.stdout
+    trial_dirs = sorted(p for p in (local / "chaos").iterdir() if p.is_dir())
+    assert len(trial_dirs) == 8
+    for trial_dir in trial_dirs:
+        from_json, from_csv = _iterations(trial_dir)
+        assert from_json == list(range(1, 61)), trial_dir.name
+        assert from_csv == list(range(1, 61)), trial_dir.name
+        assert json.loads((trial_dir / "params.json").read_text()) == {}
+    state = json.loads((local / "chaos" / "experiment_state.json").read_text())
+    assert [t["status"] for t in state["trials"]] == ["TERMINATED"] * 8
+
+
+class Flaky(tune.Trainable):
+    """Fails on its 2nd train() unless restored (the seed's failure case)."""
+
+    def _setup(self, config: dict[str, Any]) -> None:
+        self.restored = False
+        self.steps = 0
+
+    def _train(self) -> dict[str, Any]:
+        self.steps += 1
+        if self.config.get("always_fail") or (self.steps == 2 and not self.restored):
+            raise RuntimeError("flaky failure")
+        return {"steps": self.steps, "done": self.steps >= self.config.get("until", 4)}
+
+    def _save(self, checkpoint_dir: str) -> dict[str, Any]:
+        return {"steps": self.steps}
+
+    def _restore(self, checkpoint: Any) -> None:
+        self.steps = checkpoint["steps"]
+        self.restored = True
+
+
+def _run(local_dir: Path, spec: dict[str, Any], **kwargs: Any) -> list[Any]:
+    kwargs.setdefault("executor_config", {"num_cpus": 1})
+    return tune.run_experiments({"ft": {"local_dir": str(local_dir), **spec}}, verbose=0,
+                                raise_on_failed_trial=False, **kwargs)
+
+
+def test_seed_failure_without_retries_ends_in_error(local_dir: Path) -> None:
+    (trial,) = _run(local_dir, {"run": Flaky, "checkpoint_freq": 1, "max_failures": 0})
+    assert trial.status == "ERROR" and trial.num_failures == 1
+    assert "flaky failure" in Path(trial.error_file).read_text()
+
+
+def test_seed_failure_recovers_from_its_checkpoint(local_dir: Path) -> None:
+    (trial,) = _run(local_dir, {"run": Flaky, "checkpoint_freq": 1, "max_failures": 1})
+    assert trial.status == "TERMINATED" and trial.num_failures == 1
+    lines = [json.loads(x) for x in Path(trial.logdir, "result.json").read_text().splitlines()]
+    assert [r["training_iteration"] for r in lines] == [1, 2, 3, 4], "each iteration logged once"
+    assert Path(trial.logdir, "error_1.txt").exists()
+
+
+def test_always_failing_trial_gives_up_after_max_failures(local_dir: Path) -> None:
+    (trial,) = _run(local_dir, {"run": Flaky, "checkpoint_freq": 1, "max_failures": 2,
+                                "config": {"always_fail": True}})
+    assert trial.status == "ERROR" and trial.num_failures == 3
+    assert sorted(p.name for p in Path(trial.logdir).glob("error_*.txt")) == [
+        "error_1.txt", "error_2.txt", "error_3.txt"]
+
+
+def test_restore_trains_exactly_one_more_iteration(local_dir: Path) -> None:
+    (first,) = _run(local_dir, {"run": Flaky, "checkpoint_at_end": True, "stop": {"training_iteration": 1}})
+    checkpoint = Path(first.logdir, "checkpoint_000001")
+    assert checkpoint.is_dir()
+    (second,) = _run(local_dir / "again", {"run": Flaky, "restore": str(checkpoint),
+                                           "stop": {"training_iteration": 2}})
+    lines = [json.loads(x) for x in Path(second.logdir, "result.json").read_text().splitlines()]
+    assert [r["training_iteration"] for r in lines] == [2]
+    assert second.last_result["steps"] == 2
+
+
+class PauseAtThree(TrialScheduler):
+    """Pauses each trial once, at iteration 3, and lets it run again later."""
+
+    def __init__(self) -> None:
+        self.paused: set[str] = set()
+
+    def on_trial_result(self, runner: Any, trial: Any, result: dict[str, Any]) -> str:
+        if result["training_iteration"] == 3 and trial.trial_id not in self.paused:
+            self.paused.add(trial.trial_id)
+            return PAUSE
+        return CONTINUE
+
+    def choose_trial_to_run(self, runner: Any) -> Any:
+        return first_fitting(runner, "PENDING") or first_fitting(runner, "PAUSED")
+
+    def decision_point(self, trial: Any) -> DecisionPoint | None:
+        return None if trial.trial_id in self.paused else DecisionPoint("training_iteration", 3)
+
+
+class Stateful(tune.Trainable):
+    def _setup(self, config: dict[str, Any]) -> None:
+        self.value = 0
+        self.pid_log: list[int] = []
+
+    def _train(self) -> dict[str, Any]:
+        self.value += 10
+        self.pid_log.append(os.getpid())
+        return {"value": self.value, "pids": len(set(self.pid_log)), "done": self.value >= 60}
+
+    def _save(self, checkpoint_dir: str) -> dict[str, Any]:
+        return {"value": self.value, "pid_log": self.pid_log}
+
+    def _restore(self, checkpoint: Any) -> None:
+        self.value = checkpoint["value"]
+        self.pid_log = checkpoint["pid_log"]
+
+
+def test_pause_checkpoints_and_resume_keeps_state(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": Stateful, "num_samples": 3}, scheduler=PauseAtThree(),
+                  executor_config={"num_cpus": 2})
+    for trial in trials:
+        assert trial.status == "TERMINATED"
+        lines = [json.loads(x) for x in Path(trial.logdir, "result.json").read_text().splitlines()]
+        assert [r["training_iteration"] for r in lines] == [1, 2, 3, 4, 5, 6]
+        assert [r["value"] for r in lines] == [10, 20, 30, 40, 50, 60], "state lost across the pause"
+        assert Path(trial.logdir, "checkpoint_000003").is_dir()
+
+
+def test_worker_chaos_with_max_failures(local_dir: Path) -> None:
+    """Random workers are SIGKILLed while trials run; every trial still completes."""
+    import threading
+
+    class Steady(tune.Trainable):
+        def _setup(self, config: dict[str, Any]) -> None:
+            self.x = 0
+
+        def _train(self) -> dict[str, Any]:
+            time.sleep(0.05)
+            self.x += 1
+            return {"x": self.x, "done": self.x >= 30}
+
+        def _save(self, checkpoint_dir: str) -> dict[str, Any]:
+            return {"x": self.x}
+
+        def _restore(self, checkpoint: Any) -> None:
+            self.x = checkpoint["x"]
+
+    kills: list[int] = []
+    me = psutil.Process()
+
+    def chaos() -> None:
+        rng = random.Random(3)
+        time.sleep(0.5)
+        while len(kills) < 3:
+            workers = [p for p in me.children(recursive=True) if "python" in p.name().lower()]
+            if workers:
+                victim = rng.choice(workers)
+                try:
+                    victim.kill()
+                    kills.append(victim.pid)
+                except psutil.NoSuchProcess:
+                    pass
+            time.sleep(rng.uniform(0.3, 0.6))
+
+    killer = threading.Thread(target=chaos, daemon=True)
+    killer.start()
+    trials = _run(local_dir, {"run": Steady, "num_samples": 4, "checkpoint_freq": 2, "max_failures": 3},
+                  executor_config={"num_cpus": 2})
+    killer.join(timeout=10)
+    assert len(kills) == 3
+    assert [t.status for t in trials] == ["TERMINATED"] * 4
+    assert sum(t.num_failures for t in trials) == len(kills)
+    for trial in trials:
+        lines = [json.loads(x) for x in Path(trial.logdir, "result.json").read_text().splitlines()]
+        assert [r["training_iteration"] for r in lines] == list(range(1, 31))
+
+
+def test_resume_of_a_finished_run_keeps_it_done(local_dir: Path) -> None:
+    first = _run(local_dir, {"run": Flaky, "num_samples": 2, "config": {"until": 2}, "checkpoint_freq": 1,
+                             "max_failures": 1})
+    again = _run(local_dir, {"run": Flaky, "num_samples": 2, "config": {"until": 2}, "checkpoint_freq": 1,
+                             "max_failures": 1}, resume=True)
+    assert [t.trial_id for t in again] == [t.trial_id for t in first]
+    assert [t.status for t in again] == ["TERMINATED", "TERMINATED"]
+
+
+def test_resume_without_state_starts_fresh(local_dir: Path) -> None:
+    trials = _run(local_dir, {"run": Flaky, "config": {"until": 1}}, resume=True)
+    assert [t.status for t in trials] == ["TERMINATED"]
+
+
+def test_bad_restore_and_resume_inputs(local_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(tune.TuneError, match=r"no checkpoint at .*missing"):
+        _run(local_dir, {"run": Flaky, "restore": str(tmp_path / "missing")})
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / ".tune_metadata").write_bytes(b"not a pickle")
+    with pytest.raises(tune.TuneError, match=r"corrupt checkpoint at .*corrupt"):
+        _run(local_dir, {"run": Flaky, "restore": str(corrupt)})
+    from tune_core.cli.resume import resume_experiments
+
+    with pytest.raises(tune.TuneError, match=r"cannot resume .*nowhere: no such experiment directory"):
+        resume_experiments([str(tmp_path / "nowhere")])
+    exp_dir = local_dir / "ft"
+    exp_dir.mkdir(parents=True)
+    (exp_dir / "experiment_state.json").write_text("{ half a state")
+    with pytest.raises(tune.TuneError, match=r"corrupt experiment state .*experiment_state.json"):
+        _run(local_dir, {"run": Flaky}, resume=True)
+    assert (exp_dir / "experiment_state.json").read_text() == "{ half a state", "the bad state was overwritten"
+    (exp_dir / "experiment_state.json").write_text(json.dumps({"version": 999, "trials": []}))
+    with pytest.raises(tune.TuneError, match=r"incompatible version"):
+        _run(local_dir, {"run": Flaky}, resume=True)
