@@ -14,7 +14,10 @@ growth (``sys.getallocatedblocks``, gc-tracked objects), ``len(pickle.dumps(tria
 finished trial, and that trial's own in-memory bytes (objects reachable from it and not from another
 trial) per attribute: what a finished trial costs and which attribute holds it. Usage::
 
-    python benchmarks/driver_memory.py [--trials 5000] [--json out.json] [--trace]
+    python benchmarks/driver_memory.py [--trials 5000] [--json out.json] [--metrics 1] [--trace]
+
+``--metrics K`` makes each result carry K metrics instead of W2's one (how the summary scales with
+the width of a result).
 
 ``--trace`` also runs tracemalloc (slower) and prints the allocation sites that grew between the
 two points.
@@ -109,13 +112,13 @@ class MemoryProbe:
 
 
 # --- the child: one driver process -----------------------------------------------------------------
-def child(trials: int, local_dir: Path, trace: bool) -> dict[str, Any]:
+def child(trials: int, local_dir: Path, trace: bool, metrics: int = 1) -> dict[str, Any]:
     import pickle
 
     if trace:
         import tracemalloc
 
-        tracemalloc.start(8)
+        tracemalloc.start(6)
     import tune_core as tune
     from tune_core.plugins import hookimpl
     from tune_core.plugins.manager import get_plugin_manager
@@ -125,8 +128,10 @@ def child(trials: int, local_dir: Path, trace: bool) -> dict[str, Any]:
     probe = MemoryProbe([early, trials], trace)
     get_plugin_manager().register(probe, name="driver-memory-probe")
 
+    extra = {f"metric_{k}": 0.5 + k for k in range(1, metrics)}  # --metrics > 1: a wider result
+
     def trainable(config: dict[str, Any], reporter: Any) -> None:
-        reporter(mean_accuracy=1)
+        reporter(mean_accuracy=1, **extra)
 
     before = measure()
     started = time.perf_counter()
@@ -146,7 +151,7 @@ def child(trials: int, local_dir: Path, trace: bool) -> dict[str, Any]:
     sample = result[-1]
     total_own, per_attr = own_bytes(sample, result[-2] if len(result) > 1 else object())
     out: dict[str, Any] = {
-        "trials": len(result), "finished": finished, "result_files": logged, "run_s": run_s,
+        "trials": len(result), "metrics": metrics, "finished": finished, "result_files": logged, "run_s": run_s,
         "early": early, "before": before, "at_early": probe.samples.get(early),
         "at_end": probe.samples.get(trials), "after_return": after,
         "pickled_trial_bytes": len(pickle.dumps(sample)), "trial_own_bytes": total_own,
@@ -172,8 +177,9 @@ def per_trial(result: dict[str, Any], end_key: str, field: str) -> float | None:
 
 def report(r: dict[str, Any]) -> str:
     n, early = r["trials"], r["early"]
-    lines = [f"Driver memory: {n:,} trials x 1 result (W2 x {n // 500 if n % 500 == 0 else n / 500:g}), "
-             f"FIFO, default loggers, {CPUS} CPUs; run {r['run_s']:.1f} s ({n / r['run_s']:,.0f} trials/s)"]
+    width = f" of {r['metrics']} metrics" if r.get("metrics", 1) > 1 else ""
+    lines = [f"Driver memory: {n:,} trials x 1 result{width} (W2 x {n / 500:g}), FIFO, default loggers, "
+             f"{CPUS} CPUs; run {r['run_s']:.1f} s ({n / r['run_s']:,.0f} trials/s)"]
     header = f"{'':<34} {'at ' + format(early, ','):>10} {'at ' + format(n, ','):>10} {'returned':>10}"
     lines.append(header)
     for key, label, scale, fmt in (("uss", "USS, MB", 1e6, "{:.1f}"), ("pss", "PSS, MB", 1e6, "{:.1f}"),
@@ -212,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=5000, help="finished trials to reach (default 5,000)")
     parser.add_argument("--json", type=Path, default=None, help="write the measurements here")
+    parser.add_argument("--metrics", type=int, default=1,
+                        help="metrics per result (default 1, W2's mean_accuracy; more: a wider result)")
     parser.add_argument("--trace", action="store_true", help="also run tracemalloc (slower)")
     parser.add_argument("--dir", type=Path, default=None, help="where the run writes (default: temp dir)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -220,13 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--trials must be at least 20")
 
     if args.child:
-        print(json.dumps(child(args.trials, args.dir, args.trace)))
+        print(json.dumps(child(args.trials, args.dir, args.trace, args.metrics)))
         return 0
 
     out_dir = Path(tempfile.mkdtemp(prefix="tune-bench-driver-mem-", dir=args.dir))
     try:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--trials", str(args.trials),
-               "--dir", str(out_dir)] + (["--trace"] if args.trace else [])
+               "--dir", str(out_dir), "--metrics", str(args.metrics)] + (["--trace"] if args.trace else [])
         paths = [str(HERE.parent), os.environ.get("PYTHONPATH", "")]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent, env=env)

@@ -275,3 +275,82 @@ def test_bad_restore_and_resume_inputs(local_dir: Path, tmp_path: Path) -> None:
     (exp_dir / "experiment_state.json").write_text(json.dumps({"version": 999, "trials": []}))
     with pytest.raises(tune.TuneError, match=r"incompatible version"):
         _run(local_dir, {"run": Flaky}, resume=True)
+
+
+SIGINT_DRIVER = """
+import sys, time
+sys.path[:0] = {paths!r}
+import tune_core as tune
+
+class Slow(tune.Trainable):
+    def _setup(self, config):
+        self.x = 0
+    def _train(self):
+        time.sleep(0.05)
+        self.x += 1
+        return {{"x": self.x}}
+    def _save(self, checkpoint_dir):
+        return {{"x": self.x}}
+    def _restore(self, checkpoint):
+        self.x = checkpoint["x"]
+
+tune.register_trainable("slow", Slow)
+print("STARTED", flush=True)
+trials = tune.run_experiments(
+    {{"ctrlc": {{"run": "slow", "num_samples": 4, "stop": {{"training_iteration": 40}},
+                 "checkpoint_freq": 5, "local_dir": {local!r}}}}},
+    verbose=0, executor_config={{"num_cpus": 2}})
+print("RETURNED", sorted(t.status for t in trials), flush=True)
+"""
+
+
+def _start_sigint_driver(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    script = tmp_path / "driver.py"
+    local = tmp_path / "results"
+    script.write_text(SIGINT_DRIVER.format(paths=[str(ROOT / "tests"), str(ROOT)], local=str(local)))
+    driver = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    assert driver.stdout is not None and driver.stdout.readline().startswith("STARTED")
+    time.sleep(1.5)
+    return driver, local / "ctrlc"
+
+
+def _check_resumable(experiment_dir: Path, cli: bool = False) -> None:
+    if cli:  # The command a user is told to run.
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests"), str(ROOT)]))
+        out = subprocess.run([sys.executable, "-m", "tune_core", "resume", str(experiment_dir), "-v", "0",
+                              "--executor-config", '{"num_cpus": 2}'], capture_output=True, text=True,
+                             env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "4 of 4 trials completed" in out.stdout
+    else:
+        from tune_core.cli.resume import resume_experiments
+
+        trials = resume_experiments([str(experiment_dir)], {"num_cpus": 2}, verbose=0)
+        assert [t.status for t in trials] == ["TERMINATED"] * 4
+    for trial_dir in sorted(p for p in experiment_dir.iterdir() if p.is_dir()):
+        lines = [json.loads(x) for x in (trial_dir / "result.json").read_text().splitlines()]
+        assert [r["training_iteration"] for r in lines] == list(range(1, 41)), trial_dir.name
+        assert lines[-1]["x"] == 40
+
+
+def test_first_ctrl_c_stops_saves_and_prints_the_resume_command(tmp_path: Path) -> None:
+    driver, experiment_dir = _start_sigint_driver(tmp_path)
+    driver.send_signal(signal.SIGINT)
+    out, err = driver.communicate(timeout=60)
+    assert driver.returncode == 0, err
+    assert f"tune-core resume {experiment_dir}" in err
+    assert "RETURNED" in out and "RUNNING" in out  # Stopped trials are kept as they were, to go on.
+    state = json.loads((experiment_dir / "experiment_state.json").read_text())
+    assert {t["status"] for t in state["trials"]} <= {"RUNNING", "PENDING", "TERMINATED"}
+    _check_resumable(experiment_dir)
+
+
+def test_second_ctrl_c_quits_at_once_and_leaves_a_resumable_state(tmp_path: Path) -> None:
+    driver, experiment_dir = _start_sigint_driver(tmp_path)
+    driver.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    driver.send_signal(signal.SIGINT)
+    driver.communicate(timeout=60)
+    assert driver.returncode != 0
+    _check_resumable(experiment_dir, cli=True)

@@ -80,9 +80,9 @@ def run_experiments(
     search: SearchAlgorithm = _resolve("search_alg", search_alg, search_alg_config, SearchAlgorithm)
     sched.set_search_properties(metric, mode)
     search.set_search_properties(metric, mode)
+    _remember_components(exps, search, sched)  # As they are before any experiment is added.
     search.add_configurations(exps)
     restored = _restore(states, exps, search, sched)
-    _remember_components(exps, search, sched)
     # The executor as soon as the number of trials is known: its workers boot while the rest is set up.
     execu: Executor = _resolve("executor", executor, executor_config, Executor)
     try:
