@@ -30,12 +30,14 @@ import gc
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import types
+from ctypes import CDLL, Structure, c_size_t
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +52,61 @@ EXPERIMENT = "driver_memory"
 
 
 # --- measuring -------------------------------------------------------------------------------------
+class _MallInfo2(Structure):
+    _fields_ = [(name, c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                              "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def live_heap() -> int | None:
+    """Bytes in live allocations, whatever the allocator keeps besides: pymalloc's allocated blocks
+    (objects up to 512 bytes, from ``sys._debugmallocstats``) plus glibc malloc's in-use bytes over
+    all arenas (``mallinfo2``). ``None`` where either is unavailable (not glibc >= 2.33)."""
+    try:
+        mallinfo2 = CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+    with tempfile.TemporaryFile() as tmp:  # _debugmallocstats writes to fd 2
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        found = re.search(rb"# bytes in allocated blocks\s*=\s*([\d,]+)", tmp.read())
+    if found is None:
+        return None
+    info = mallinfo2()
+    return int(found.group(1).replace(b",", b"")) + info.uordblks + info.hblkhd
+
+
 def measure() -> dict[str, Any]:
     """The driver's memory now, after a full collection."""
     import psutil
 
     gc.collect()
     info = psutil.Process().memory_full_info()
-    return {"uss": info.uss, "rss": info.rss, "pss": getattr(info, "pss", 0),
+    return {"uss": info.uss, "rss": info.rss, "pss": getattr(info, "pss", 0), "heap": live_heap(),
             "blocks": sys.getallocatedblocks(), "gc_objects": len(gc.get_objects())}
+
+
+def wait_quiet(poll_s: float = 0.05, quiet_s: float = 0.5, limit_s: float = 30.0) -> float:
+    """Wait (the runner is blocked in our hook) until the driver's other threads stop allocating:
+    the Python block count moves by less than 100 for ``quiet_s``. The log writer's backlog (queued
+    log calls, experiment-state snapshots) is then written and freed. Returns the seconds waited."""
+    started = time.perf_counter()
+    last, since = sys.getallocatedblocks(), time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        time.sleep(poll_s)
+        now = sys.getallocatedblocks()
+        if abs(now - last) >= 100:
+            last, since = now, time.perf_counter()
+        elif time.perf_counter() - since >= quiet_s:
+            break
+    return time.perf_counter() - started
 
 
 def _reachable(root: Any) -> dict[int, int]:
@@ -72,6 +121,8 @@ def _reachable(root: Any) -> dict[int, int]:
             continue
         seen[id(obj)] = sys.getsizeof(obj)
         todo.extend(gc.get_referents(obj))
+        if isinstance(obj, dict):  # a dict whose keys are all str does not report them as referents
+            todo.extend(obj.keys())
     return seen
 
 
@@ -97,18 +148,24 @@ class MemoryProbe:
         self.marks = set(marks)
         self.finished = 0
         self.samples: dict[int, dict[str, Any]] = {}
+        self.busy: dict[int, dict[str, Any]] = {}
         self.snapshots: dict[int, Any] = {}
         self.trace = trace
-        self.first_mark_s: float | None = None
+        #: seconds the runner spent blocked in this hook (measuring, waiting): not the run's own time
+        self.spent_s = 0.0
 
     def tune_on_trial_complete(self, trial: Any) -> None:
         self.finished += 1
         if self.finished in self.marks:
-            self.samples[self.finished] = measure()
+            started = time.perf_counter()
+            self.busy[self.finished] = measure()
+            waited = wait_quiet()
+            self.samples[self.finished] = {**measure(), "waited_s": waited}
             if self.trace:
                 import tracemalloc
 
                 self.snapshots[self.finished] = tracemalloc.take_snapshot()
+            self.spent_s += time.perf_counter() - started
 
 
 # --- the child: one driver process -----------------------------------------------------------------
@@ -144,7 +201,7 @@ def child(trials: int, local_dir: Path, trace: bool, metrics: int = 1) -> dict[s
         }},
         scheduler="fifo", executor="local", executor_config={"num_cpus": CPUS, "num_gpus": 0}, verbose=0,
     )
-    run_s = time.perf_counter() - started
+    run_s = time.perf_counter() - started - probe.spent_s
     after = measure()  # ``result`` (the trial list) is alive here, as a user would keep it
     finished = sum(1 for t in result if t.is_finished())
     logged = sum(1 for _ in (local_dir / EXPERIMENT).glob("*/result.json"))
@@ -154,6 +211,7 @@ def child(trials: int, local_dir: Path, trace: bool, metrics: int = 1) -> dict[s
         "trials": len(result), "metrics": metrics, "finished": finished, "result_files": logged, "run_s": run_s,
         "early": early, "before": before, "at_early": probe.samples.get(early),
         "at_end": probe.samples.get(trials), "after_return": after,
+        "at_early_busy": probe.busy.get(early), "at_end_busy": probe.busy.get(trials),
         "pickled_trial_bytes": len(pickle.dumps(sample)), "trial_own_bytes": total_own,
         "trial_own_bytes_by_attr": per_attr,
     }
@@ -168,8 +226,8 @@ def child(trials: int, local_dir: Path, trace: bool, metrics: int = 1) -> dict[s
 
 
 # --- the harness -----------------------------------------------------------------------------------
-def per_trial(result: dict[str, Any], end_key: str, field: str) -> float | None:
-    start, end = result.get("at_early"), result.get(end_key)
+def per_trial(result: dict[str, Any], end_key: str, field: str, start_key: str = "at_early") -> float | None:
+    start, end = result.get(start_key), result.get(end_key)
     if not start or not end:
         return None
     return (end[field] - start[field]) / (result["trials"] - result["early"])
@@ -179,14 +237,15 @@ def report(r: dict[str, Any]) -> str:
     n, early = r["trials"], r["early"]
     width = f" of {r['metrics']} metrics" if r.get("metrics", 1) > 1 else ""
     lines = [f"Driver memory: {n:,} trials x 1 result{width} (W2 x {n / 500:g}), FIFO, default loggers, "
-             f"{CPUS} CPUs; run {r['run_s']:.1f} s ({n / r['run_s']:,.0f} trials/s)"]
+             f"{CPUS} CPUs; run {r['run_s']:.1f} s without the probe's pauses"]
     header = f"{'':<34} {'at ' + format(early, ','):>10} {'at ' + format(n, ','):>10} {'returned':>10}"
     lines.append(header)
     for key, label, scale, fmt in (("uss", "USS, MB", 1e6, "{:.1f}"), ("pss", "PSS, MB", 1e6, "{:.1f}"),
-                                   ("rss", "RSS, MB", 1e6, "{:.1f}"),
+                                   ("rss", "RSS, MB", 1e6, "{:.1f}"), ("heap", "live heap, MB", 1e6, "{:.1f}"),
                                    ("blocks", "Python blocks allocated", 1, "{:,.0f}"),
                                    ("gc_objects", "gc-tracked objects", 1, "{:,.0f}")):
-        cells = [fmt.format(r[p][key] / scale) if r.get(p) else "-" for p in ("at_early", "at_end", "after_return")]
+        cells = [fmt.format(r[p][key] / scale) if r.get(p) and r[p].get(key) is not None else "-"
+                 for p in ("at_early", "at_end", "after_return")]
         lines.append(f"{label:<34} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10}")
     growth = per_trial(r, "at_end", "uss")
     lines.append("")
@@ -201,6 +260,15 @@ def report(r: dict[str, Any]) -> str:
         lines.append(f"  RSS growth per trial, {early:,} -> after run_experiments returned: "
                      f"{rss_returned / KB:.2f} KB (USS is not comparable there: the forked workers "
                      "have exited, so pages they shared with the driver now count as its own)")
+    busy = per_trial(r, "at_end_busy", "uss", "at_early_busy")
+    if busy is not None:
+        waited = max(r[k].get("waited_s", 0.0) for k in ("at_early", "at_end"))
+        lines.append(f"  USS growth per trial measured at once, not waiting for the log writer's backlog: "
+                     f"{busy / KB:.2f} KB (the waits took up to {waited:.1f} s)")
+    if (r.get("at_early") or {}).get("heap") and (r.get("at_end") or {}).get("heap"):
+        heap = per_trial(r, "at_end", "heap") or 0.0
+        lines.append(f"  live heap growth per trial (allocations alive, without what the allocator keeps "
+                     f"after frees): {heap / KB:.2f} KB")
     blocks, objs = per_trial(r, "at_end", "blocks"), per_trial(r, "at_end", "gc_objects")
     if blocks is not None and objs is not None:
         lines.append(f"  Python blocks per trial: {blocks:.1f}; gc-tracked objects per trial: {objs:.1f}")

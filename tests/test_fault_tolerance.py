@@ -210,27 +210,30 @@ def test_worker_chaos_with_max_failures(local_dir: Path) -> None:
         def _restore(self, checkpoint: Any) -> None:
             self.x = checkpoint["x"]
 
+    from tune_core.executors.local.executor import LocalExecutor
+
+    executor = LocalExecutor(num_cpus=2)
     kills: list[int] = []
-    me = psutil.Process()
 
     def chaos() -> None:
         rng = random.Random(3)
         time.sleep(0.5)
         while len(kills) < 3:
-            workers = [p for p in me.children(recursive=True) if "python" in p.name().lower()]
-            if workers:
-                victim = rng.choice(workers)
+            busy = list(executor.busy_worker_pids().values())  # only workers running a trial
+            if busy:
+                victim = rng.choice(busy)
                 try:
-                    victim.kill()
-                    kills.append(victim.pid)
-                except psutil.NoSuchProcess:
+                    os.kill(victim, signal.SIGKILL)
+                    kills.append(victim)
+                except ProcessLookupError:
                     pass
-            time.sleep(rng.uniform(0.3, 0.6))
+            time.sleep(rng.uniform(0.4, 0.7))
 
     killer = threading.Thread(target=chaos, daemon=True)
     killer.start()
-    trials = _run(local_dir, {"run": Steady, "num_samples": 4, "checkpoint_freq": 2, "max_failures": 3},
-                  executor_config={"num_cpus": 2})
+    trials = tune.run_experiments(
+        {"ft": {"run": Steady, "num_samples": 4, "checkpoint_freq": 2, "max_failures": 3,
+                "local_dir": str(local_dir)}}, executor=executor, verbose=0, raise_on_failed_trial=False)
     killer.join(timeout=10)
     assert len(kills) == 3
     assert [t.status for t in trials] == ["TERMINATED"] * 4

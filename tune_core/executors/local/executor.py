@@ -378,6 +378,10 @@ class LocalExecutor(Executor):
         """Pids of the live worker processes (for tests and diagnostics)."""
         return [w.pid for w in self._workers]
 
+    def busy_worker_pids(self) -> dict[str, int]:
+        """Trial id -> pid of the worker running it (for tests and diagnostics)."""
+        return {trial_id: worker.pid for trial_id, worker in self._by_trial.items()}
+
     def shutdown(self) -> None:
         workers, self._workers = self._workers + self._exiting, []
         self._exiting = []
