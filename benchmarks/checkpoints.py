@@ -213,7 +213,16 @@ def summarize(runs: dict[str, list[dict[str, Any]]], size_mb: float) -> dict[str
     return out
 
 
-def table(s: dict[str, float], args: argparse.Namespace) -> str:
+def paired_ratios(runs: dict[str, list[dict[str, Any]]]) -> list[float]:
+    """tune-core / floor, wall s per checkpoint, within each repeat that has all three runs."""
+    ratios = []
+    for w, f, wo in zip(runs["with"], runs["floor"], runs["without"], strict=False):  # prefixes: a failed system stops
+        per_ckpt = (w["run_s"] - wo["run_s"]) / w["checkpoints"]
+        ratios.append(per_ckpt / (f["run_s"] / f["checkpoints"]))
+    return ratios
+
+
+def table(s: dict[str, float], args: argparse.Namespace, ratios: list[float]) -> str:
     def cell(key: str, fmt: str) -> str:
         return fmt.format(s[key]) if key in s else "-"
 
@@ -232,7 +241,9 @@ def table(s: dict[str, float], args: argparse.Namespace) -> str:
     lines = [title, f"{'':<32} {'tune-core':>11} {'floor':>11}"]
     lines += [f"{label:<32} {a:>11} {b:>11}" for label, a, b in rows]
     if "ratio" in s:
-        lines.append(f"tune-core / floor, wall s per checkpoint: {s['ratio']:.2f}x")
+        lines.append(f"tune-core / floor, wall s per checkpoint: {s['ratio']:.2f}x"
+                     + (f" (each repeat on its own: {', '.join(f'{r:.2f}x' for r in ratios)})"
+                        if len(ratios) > 1 else ""))
     return "\n".join(lines)
 
 
@@ -279,14 +290,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"{run['checkpoints']} {what}", flush=True)
     summary = summarize(runs, args.size_mb)
     print()
-    print(table(summary, args))
+    ratios = paired_ratios(runs)
+    print(table(summary, args, ratios))
     if args.json:
         args.json.write_text(json.dumps({
             "environment": {"python": platform.python_version(), "machine": platform.machine(),
                             "cpus": os.cpu_count(), "platform": platform.platform()},
             "options": {"trials": TRIALS, "iterations": args.iterations, "size_mb": args.size_mb,
                         "repeat": args.repeat},
-            "runs": runs, "errors": errors, "figures": summary,
+            "runs": runs, "errors": errors, "figures": summary, "ratio_per_repeat": ratios,
         }, indent=2))
     return 1 if any(errors.values()) else 0
 

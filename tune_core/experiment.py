@@ -116,8 +116,11 @@ class Experiment:
 
     @property
     def path(self) -> Path:
-        """``<local_dir>/<name>``, where this experiment's trials write."""
-        return self.local_dir / self.name
+        """``<local_dir>/<name>``, where this experiment's trials write (one object, shared by its trials)."""
+        path = self.__dict__.get("_path")
+        if path is None:
+            path = self.__dict__["_path"] = self.local_dir / self.name
+        return path
 
     @classmethod
     def from_spec(cls, name: str, spec: Mapping[str, Any]) -> Experiment:

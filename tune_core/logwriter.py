@@ -46,6 +46,8 @@ class LogWriter:
 
     def __init__(self, loggers: Sequence[TrialLogger]):
         self._loggers = list(loggers)
+        self._states: dict[str, dict[str, Any]] = {}
+        self._state_lock = threading.Lock()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="tune-logwriter", daemon=True)
         self._thread.start()
@@ -63,6 +65,21 @@ class LogWriter:
 
     def flush(self) -> None:
         self._queue.put((self._each, ("flush",)))
+
+    def write_state_soon(self, directory: str, payload: dict[str, Any], write: Callable[..., None]) -> None:
+        """Write ``payload`` with ``write(directory, payload)`` after flushing the logs. A newer
+        snapshot replaces one still waiting, so a slow disk holds at most one per directory."""
+        with self._state_lock:
+            waiting = directory in self._states
+            self._states[directory] = payload
+        if not waiting:
+            self._queue.put((self._each, ("flush",)))
+            self._queue.put((self._write_state, (directory, write)))
+
+    def _write_state(self, directory: str, write: Callable[..., None]) -> None:
+        with self._state_lock:
+            payload = self._states.pop(directory)
+        self._guarded(write, (directory, payload))
 
     def after_flush(self, func: Callable[..., None], *args: Any) -> None:
         """Flush every logger, then call ``func``: what it records never runs ahead of the logs."""

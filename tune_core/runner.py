@@ -419,6 +419,7 @@ class TrialRunner(TrialRunnerView):
             trial.status = status
             self._state_dirty = True
         self._live.pop(trial.trial_id, None)
+        trial.compact()
         if self._observers is not None:
             self._observers.trial_complete(trial)
         if self._reporter is not None:
@@ -479,7 +480,7 @@ class TrialRunner(TrialRunnerView):
                 "scheduler_state": scheduler,
                 "trials": by_experiment[experiment.name],
             }
-            self._logs.after_flush(write_state, str(experiment.path), payload)
+            self._logs.write_state_soon(str(experiment.path), payload, write_state)
 
     def _report(self, force: bool = False, finished: bool = False) -> None:
         if self._reporter is None or not self._reporter.due(force):

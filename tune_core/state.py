@@ -51,6 +51,14 @@ def _json_safe(obj: Any) -> Any:
     return orjson.loads(orjson.dumps(obj, default=str, option=_JSON))
 
 
+def _plain_json(obj: Any) -> bool:
+    """True when JSON gives ``obj`` back exactly (then no pickled copy is kept)."""
+    try:
+        return bool(orjson.loads(orjson.dumps(obj)) == obj)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+
+
 def trial_record(trial: Trial) -> dict[str, Any]:
     """One trial, as the state file keeps it."""
     record = trial.extra.get("_record_static")
@@ -61,7 +69,7 @@ def trial_record(trial: Trial) -> dict[str, Any]:
             "experiment_tag": trial.experiment_tag,
             "experiment_id": trial.experiment_id,
             "config": _json_safe(trial.config),
-            "config_pickle": pack(trial.config),
+            "config_pickle": None if _plain_json(trial.config) else pack(trial.config),
             "resources": trial.resources.to_dict(),
         }
         trial.extra["_record_static"] = record

@@ -7,6 +7,7 @@ summary in ``metric_analysis`` is all, so thousands of finished trials cost a fe
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,12 @@ Stopper = Mapping[str, float] | Callable[[str, dict[str, Any]], bool]
 
 _ids = random.Random()  # Seeded from os.urandom once; an urandom call per trial is slow on some VMs.
 _issued: set[str] = set()
+
+
+#: Auto-filled fields that are not metrics: no min/max is kept for them.
+_NOT_METRICS = frozenset(("pid", "timestamp", "training_iteration", "time_this_iter_s", "time_total_s", "done"))
+#: String values that are the same across a worker's results: kept once.
+_SHARED_VALUES = frozenset(("hostname", "node_ip", "experiment_id", "trial_id"))
 
 
 def new_trial_id() -> str:
@@ -93,7 +100,7 @@ class Trial:
     #: latest complete checkpoint and the iteration it was taken at.
     checkpoint: str | None = None
     checkpoint_iteration: int = 0
-    #: min/max/last of each numeric metric, for analysis without re-reading files.
+    #: min/max of each numeric metric the trainable reported, for analysis without re-reading files.
     metric_analysis: dict[str, dict[str, float]] = field(default_factory=dict)
     #: free room for schedulers and plugins to keep per-trial notes.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -110,22 +117,31 @@ class Trial:
         return self.status in (TERMINATED, ERROR)
 
     def update_last_result(self, result: dict[str, Any]) -> None:
-        """Record ``result`` as the latest and fold its numbers into ``metric_analysis``."""
+        """Record ``result`` as the latest and fold its own metrics into ``metric_analysis``."""
         self.last_result = result
         self.num_results += 1
         analysis = self.metric_analysis
         for key, value in result.items():
-            if type(value) in (int, float) and key != "config":
+            if type(value) in (int, float) and key not in _NOT_METRICS:
                 entry = analysis.get(key)
                 if entry is None:
-                    analysis[key] = {"min": value, "max": value, "last": value}
-                else:
-                    if value < entry["min"]:
-                        entry["min"] = value
-                    if value > entry["max"]:
-                        entry["max"] = value
-                    entry["last"] = value
+                    analysis[key] = {"min": value, "max": value}
+                elif value < entry["min"]:
+                    entry["min"] = value
+                elif value > entry["max"]:
+                    entry["max"] = value
 
+    def compact(self) -> None:
+        """Shrink what a finished trial keeps: one shared copy of each result key and constant value.
+
+        Results arrive unpickled, each with its own copies of every key string; thousands of
+        finished trials would hold thousands of copies of ``"training_iteration"``.
+        """
+        if self.last_result is not None:
+            self.last_result = {
+                sys.intern(k): (sys.intern(v) if type(v) is str and k in _SHARED_VALUES else v)
+                for k, v in self.last_result.items()
+            }
 
 def trial_dirname(trial: Trial, max_len: int | None = None) -> str:
     """A file-system-safe directory name for ``trial``: its name, bounded in length.
