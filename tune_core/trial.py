@@ -100,8 +100,9 @@ class Trial:
     #: latest complete checkpoint and the iteration it was taken at.
     checkpoint: str | None = None
     checkpoint_iteration: int = 0
-    #: min/max of each numeric metric the trainable reported, for analysis without re-reading files.
-    metric_analysis: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: ``[min, max]`` of each numeric metric the trainable reported (a list: thousands of finished
+    #: trials keep one each), for analysis without re-reading files.
+    metric_analysis: dict[str, list[float]] = field(default_factory=dict)
     #: free room for schedulers and plugins to keep per-trial notes.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -125,11 +126,11 @@ class Trial:
             if type(value) in (int, float) and key not in _NOT_METRICS:
                 entry = analysis.get(key)
                 if entry is None:
-                    analysis[key] = {"min": value, "max": value}
-                elif value < entry["min"]:
-                    entry["min"] = value
-                elif value > entry["max"]:
-                    entry["max"] = value
+                    analysis[key] = [value, value]
+                elif value < entry[0]:
+                    entry[0] = value
+                elif value > entry[1]:
+                    entry[1] = value
 
     def compact(self) -> None:
         """Shrink what a finished trial keeps: one shared copy of each result key and constant value.

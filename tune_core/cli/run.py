@@ -100,8 +100,9 @@ def _main(args: argparse.Namespace) -> int:
         scored = [t for t in trials if t.last_result and args.metric in t.last_result]
         if scored:
             pick = max if args.mode != "min" else min
-            best = pick(scored, key=lambda t: t.metric_analysis[args.metric]["max" if args.mode != "min" else "min"])
-            print(f"Best trial: {best.name} ({args.metric}={best.metric_analysis[args.metric]})")
+            side = 1 if args.mode != "min" else 0  # metric_analysis holds [min, max]
+            best = pick(scored, key=lambda t: t.metric_analysis[args.metric][side])
+            print(f"Best trial: {best.name} ({args.metric}={best.metric_analysis[args.metric][side]})")
             print(f"Best config: {json.dumps(best.config, default=str, sort_keys=True)}")
     print(f"{len(trials) - len(failed)} of {len(trials)} trials completed"
           + (f"; {len(failed)} ended in ERROR (see their error_*.txt)" if failed else ""))
