@@ -47,10 +47,6 @@ def unpack(text: str | None) -> Any:
     return pickle.loads(base64.b64decode(text))
 
 
-def _json_safe(obj: Any) -> Any:
-    return orjson.loads(orjson.dumps(obj, default=str, option=_JSON))
-
-
 def _plain_json(obj: Any) -> bool:
     """True when JSON gives ``obj`` back exactly (then no pickled copy is kept)."""
     try:
@@ -68,7 +64,7 @@ def trial_record(trial: Trial) -> dict[str, Any]:
             "trainable_name": trial.trainable_name,
             "experiment_tag": trial.experiment_tag,
             "experiment_id": trial.experiment_id,
-            "config": _json_safe(trial.config),
+            "config": trial.config,  # serialised when the state is written, off the runner's thread
             "config_pickle": None if _plain_json(trial.config) else pack(trial.config),
             "resources": trial.resources.to_dict(),
         }
