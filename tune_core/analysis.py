@@ -294,6 +294,9 @@ def _trial_dirs(experiment_dir: Path) -> Iterable[Path]:
 
 def _read_statuses(path: Path) -> dict[str, str]:
     """trial_id and directory name -> status, from ``experiment_state.json`` if it has a trial list."""
+    from tune_core.logwriter import wait_for_pending_writes
+
+    wait_for_pending_writes()  # A run in this process may still be writing its last state.
     state = read_json(path)
     out: dict[str, str] = {}
     trials = state.get("trials") if isinstance(state, Mapping) else None

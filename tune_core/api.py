@@ -187,8 +187,10 @@ def run(
 
 
 def _load_states(exps: list[Experiment]) -> dict[str, dict[str, Any]]:
+    from tune_core.logwriter import wait_for_pending_writes
     from tune_core.state import load_state
 
+    wait_for_pending_writes()  # An earlier run in this process may still be writing its last state.
     states = {}
     for exp in exps:
         state = load_state(exp.path)

@@ -7,6 +7,7 @@ one thread (in order) makes them. System calls release the GIL, so the disk work
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -18,7 +19,7 @@ from tune_core.interfaces import TrialLogger
 from tune_core.paths import make_dir
 from tune_core.trial import Trial
 
-__all__ = ["LogWriter"]
+__all__ = ["LogWriter", "wait_for_pending_writes"]
 
 log = logging.getLogger("tune_core")
 
@@ -38,6 +39,20 @@ def _remove_partial_checkpoints(logdir: str) -> None:
             shutil.rmtree(os.path.join(logdir, name), ignore_errors=True)
 
 
+_FINISHING: set[threading.Thread] = set()
+_FINISHING_LOCK = threading.Lock()
+
+
+@atexit.register
+def wait_for_pending_writes() -> None:
+    """Wait until every closed run's last state snapshot is on disk."""
+    with _FINISHING_LOCK:
+        threads = list(_FINISHING)
+        _FINISHING.clear()
+    for thread in threads:
+        thread.join()
+
+
 class LogWriter:
     """Fans each trial event out to ``loggers`` on one background thread, in the order it came.
 
@@ -46,7 +61,7 @@ class LogWriter:
 
     def __init__(self, loggers: Sequence[TrialLogger]):
         self._loggers = list(loggers)
-        self._states: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, tuple[dict[str, Any], Callable[..., None]]] = {}
         self._state_lock = threading.Lock()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="tune-logwriter", daemon=True)
@@ -71,15 +86,17 @@ class LogWriter:
         snapshot replaces one still waiting, so a slow disk holds at most one per directory."""
         with self._state_lock:
             waiting = directory in self._states
-            self._states[directory] = payload
+            self._states[directory] = (payload, write)
         if not waiting:
             self._queue.put((self._each, ("flush",)))
-            self._queue.put((self._write_state, (directory, write)))
+            self._queue.put((self._write_state, (directory,)))
 
-    def _write_state(self, directory: str, write: Callable[..., None]) -> None:
+    def _write_state(self, directory: str) -> None:
         with self._state_lock:
-            payload = self._states.pop(directory)
-        self._guarded(write, (directory, payload))
+            pending = self._states.pop(directory, None)
+        if pending is not None:
+            payload, write = pending
+            self._guarded(write, (directory, payload))
 
     def after_flush(self, func: Callable[..., None], *args: Any) -> None:
         """Flush every logger, then call ``func``: what it records never runs ahead of the logs."""
@@ -94,11 +111,25 @@ class LogWriter:
         done.wait()
 
     def close(self) -> None:
-        """Carry out what is queued, close every logger, stop the thread."""
-        if self._thread.is_alive():
-            self._queue.put((self._each, ("close",)))
-            self._queue.put(_STOP)
-            self._thread.join()
+        """Close every logger: their files are complete when this returns.
+
+        State snapshots still to be written (each is fsynced, which on a busy disk can take a good
+        part of a second) are written after that, in the background; ``wait_for_pending_writes``
+        waits for them, and so does the interpreter before it exits.
+        """
+        if not self._thread.is_alive():
+            return
+        closed = threading.Event()
+        with self._state_lock:
+            pending, self._states = self._states, {}
+        self._queue.put((self._each, ("close",)))
+        self._queue.put((closed.set, ()))
+        for directory, (payload, write) in pending.items():
+            self._queue.put((self._guarded, (write, (directory, payload))))
+        self._queue.put(_STOP)
+        closed.wait()
+        with _FINISHING_LOCK:
+            _FINISHING.add(self._thread)
 
     # --- on the writer thread --------------------------------------------------------------------
     def _work(self) -> None:

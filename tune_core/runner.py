@@ -140,7 +140,6 @@ class TrialRunner(TrialRunnerView):
         if self._interrupted:
             self._stop_for_resume()
         self._flush()
-        self._save_state(force=True)
         self._report(force=True, finished=True)
         return self._trials
 
@@ -446,6 +445,8 @@ class TrialRunner(TrialRunnerView):
         self._logs.flush()
 
     def close(self) -> None:
+        """Close the logs, then write the final state (see ``LogWriter.close``)."""
+        self._save_state(force=True)
         self._logs.close()
 
     def _save_state(self, force: bool = False) -> None:

@@ -30,9 +30,11 @@ def resume_experiments(experiment_dirs: list[str], executor_config: dict[str, An
     """Rebuild the experiments saved in ``experiment_dirs`` and run them on with ``resume=True``."""
     from tune_core.api import run_experiments
     from tune_core.experiment import Experiment
+    from tune_core.logwriter import wait_for_pending_writes
     from tune_core.registry import register_trainable
     from tune_core.state import STATE_FILE, load_state, unpack
 
+    wait_for_pending_writes()
     experiments, scheduler, search_alg = [], None, None
     for directory in experiment_dirs:
         if not os.path.isdir(directory):
