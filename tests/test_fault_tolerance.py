@@ -23,23 +23,12 @@ from tune_core.schedulers.fifo import first_fitting
 ROOT = Path(__file__).resolve().parent.parent
 
 CHAOS_DRIVER = """
-import sys, time
+import sys
 sys.path[:0] = {paths!r}
 import tune_core as tune
+from trainables import SlowCounter
 
-class Slow(tune.Trainable):
-    def _setup(self, config):
-        self.x = 0
-    def _train(self):
-        time.sleep(0.01)
-        self.x += 1
-        return {{"x": self.x}}
-    def _save(self, checkpoint_dir):
-        return {{"x": self.x}}
-    def _restore(self, checkpoint):
-        self.x = checkpoint["x"]
-
-tune.register_trainable("slow", Slow)
+tune.register_trainable("slow", SlowCounter)
 trials = tune.run_experiments(
     {{"chaos": {{"run": "slow", "num_samples": 8, "stop": {{"training_iteration": 60}},
                  "checkpoint_freq": 5, "local_dir": {local!r}}}}},
@@ -281,27 +270,16 @@ def test_bad_restore_and_resume_inputs(local_dir: Path, tmp_path: Path) -> None:
 
 
 SIGINT_DRIVER = """
-import sys, time
+import sys
 sys.path[:0] = {paths!r}
 import tune_core as tune
+from trainables import SlowCounter
 
-class Slow(tune.Trainable):
-    def _setup(self, config):
-        self.x = 0
-    def _train(self):
-        time.sleep(0.05)
-        self.x += 1
-        return {{"x": self.x}}
-    def _save(self, checkpoint_dir):
-        return {{"x": self.x}}
-    def _restore(self, checkpoint):
-        self.x = checkpoint["x"]
-
-tune.register_trainable("slow", Slow)
+tune.register_trainable("slow", SlowCounter)
 print("STARTED", flush=True)
 trials = tune.run_experiments(
     {{"ctrlc": {{"run": "slow", "num_samples": 4, "stop": {{"training_iteration": 40}},
-                 "checkpoint_freq": 5, "local_dir": {local!r}}}}},
+                 "config": {{"sleep": 0.05}}, "checkpoint_freq": 5, "local_dir": {local!r}}}}},
     verbose=0, executor_config={{"num_cpus": 2}})
 print("RETURNED", sorted(t.status for t in trials), flush=True)
 """

@@ -66,3 +66,21 @@ class Counter(tune.Trainable):
 
     def _restore(self, checkpoint: Any) -> None:
         self.value = checkpoint["value"]
+
+
+class SlowCounter(tune.Trainable):
+    """Counts iterations, sleeping ``config["sleep"]`` in each; checkpoints its count."""
+
+    def _setup(self, config: dict[str, Any]) -> None:
+        self.x = 0
+
+    def _train(self) -> dict[str, Any]:
+        time.sleep(self.config.get("sleep", 0.01))
+        self.x += 1
+        return {"x": self.x}
+
+    def _save(self, checkpoint_dir: str) -> dict[str, Any]:
+        return {"x": self.x}
+
+    def _restore(self, checkpoint: Any) -> None:
+        self.x = checkpoint["x"]
