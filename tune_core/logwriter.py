@@ -45,7 +45,7 @@ _FINISHING_LOCK = threading.Lock()
 
 @atexit.register
 def wait_for_pending_writes() -> None:
-    """Wait until every closed run's last state snapshot is on disk."""
+    """Wait until every closed run's last state snapshot (and log) is on disk."""
     with _FINISHING_LOCK:
         threads = list(_FINISHING)
         _FINISHING.clear()
@@ -66,6 +66,11 @@ class LogWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="tune-logwriter", daemon=True)
         self._thread.start()
+        # State snapshots are fsynced, which can take a good part of a second on a busy disk: a
+        # thread of their own keeps that from holding up the logs.
+        self._state_queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._state_thread = threading.Thread(target=self._state_work, name="tune-statewriter", daemon=True)
+        self._state_thread.start()
 
     # --- called on the runner's thread -----------------------------------------------------------
     def trial_start(self, trial: Trial, truncate_to: int | None = None) -> None:
@@ -89,14 +94,15 @@ class LogWriter:
             self._states[directory] = (payload, write)
         if not waiting:
             self._queue.put((self._each, ("flush",)))
-            self._queue.put((self._write_state, (directory,)))
+            self._queue.put((self._state_queue.put, (directory,)))  # after the flush, hand it over
 
-    def _write_state(self, directory: str) -> None:
-        with self._state_lock:
-            pending = self._states.pop(directory, None)
-        if pending is not None:
-            payload, write = pending
-            self._guarded(write, (directory, payload))
+    def _state_work(self) -> None:
+        while (directory := self._state_queue.get()) is not _STOP:
+            with self._state_lock:
+                pending = self._states.pop(directory, None)
+            if pending is not None:
+                payload, write = pending
+                self._guarded(write, (directory, payload))
 
     def after_flush(self, func: Callable[..., None], *args: Any) -> None:
         """Flush every logger, then call ``func``: what it records never runs ahead of the logs."""
@@ -113,23 +119,20 @@ class LogWriter:
     def close(self) -> None:
         """Close every logger: their files are complete when this returns.
 
-        State snapshots still to be written (each is fsynced, which on a busy disk can take a good
-        part of a second) are written after that, in the background; ``wait_for_pending_writes``
+        State snapshots still being written go on in the background; ``wait_for_pending_writes``
         waits for them, and so does the interpreter before it exits.
         """
         if not self._thread.is_alive():
             return
         closed = threading.Event()
-        with self._state_lock:
-            pending, self._states = self._states, {}
         self._queue.put((self._each, ("close",)))
         self._queue.put((closed.set, ()))
-        for directory, (payload, write) in pending.items():
-            self._queue.put((self._guarded, (write, (directory, payload))))
+        self._queue.put((self._state_queue.put, (_STOP,)))
         self._queue.put(_STOP)
         closed.wait()
         with _FINISHING_LOCK:
             _FINISHING.add(self._thread)
+            _FINISHING.add(self._state_thread)
 
     # --- on the writer thread --------------------------------------------------------------------
     def _work(self) -> None:
