@@ -104,18 +104,6 @@ class LogWriter:
                 payload, write = pending
                 self._guarded(write, (directory, payload))
 
-    def after_flush(self, func: Callable[..., None], *args: Any) -> None:
-        """Flush every logger, then call ``func``: what it records never runs ahead of the logs."""
-        self._queue.put((self._each, ("flush",)))
-        self._queue.put((self._guarded, (func, args)))
-
-    def sync(self) -> None:
-        """Wait until every call made so far has been carried out (and flushed)."""
-        done = threading.Event()
-        self._queue.put((self._each, ("flush",)))
-        self._queue.put((done.set, ()))
-        done.wait()
-
     def close(self) -> None:
         """Close every logger: their files are complete when this returns.
 

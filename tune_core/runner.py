@@ -435,11 +435,6 @@ class TrialRunner(TrialRunnerView):
             self._scheduler.on_trial_remove(self, trial)
             self._finish(trial, TERMINATED)
 
-    def stop_all(self) -> None:
-        for trial in list(self._live.values()):
-            self.stop_trial(trial)
-
-    # --- housekeeping --------------------------------------------------------------------------
     def _flush(self) -> None:
         self._last_flush = self._clock()
         self._logs.flush()

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from tune_core.errors import TuneError
+from tune_core.loggers.json import plain_json
 from tune_core.resources import Resources
 from tune_core.trial import Trial
 
@@ -47,14 +48,6 @@ def unpack(text: str | None) -> Any:
     return pickle.loads(base64.b64decode(text))
 
 
-def _plain_json(obj: Any) -> bool:
-    """True when JSON gives ``obj`` back exactly (then no pickled copy is kept)."""
-    try:
-        return bool(orjson.loads(orjson.dumps(obj)) == obj)
-    except (orjson.JSONEncodeError, TypeError):
-        return False
-
-
 def trial_record(trial: Trial) -> dict[str, Any]:
     """One trial, as the state file keeps it."""
     record = trial.extra.get("_record_static")
@@ -65,7 +58,7 @@ def trial_record(trial: Trial) -> dict[str, Any]:
             "experiment_tag": trial.experiment_tag,
             "experiment_id": trial.experiment_id,
             "config": trial.config,  # serialised when the state is written, off the runner's thread
-            "config_pickle": None if _plain_json(trial.config) else pack(trial.config),
+            "config_pickle": None if plain_json(trial.config) else pack(trial.config),
             "resources": trial.resources.to_dict(),
         }
         trial.extra["_record_static"] = record

@@ -17,7 +17,7 @@ from typing import Any
 from tune_core.errors import TuneError
 from tune_core.result import AutoFiller
 
-__all__ = ["Trainable", "check_checkpoint", "is_function_trainable", "validate_trainable"]
+__all__ = ["Trainable", "check_checkpoint", "validate_trainable"]
 
 _METADATA = ".tune_metadata"
 
@@ -175,10 +175,6 @@ def _positional_arity(func: Any) -> int:
     except (TypeError, ValueError):
         return 0
     return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL))
-
-
-def is_function_trainable(obj: Any) -> bool:
-    return callable(obj) and not inspect.isclass(obj)
 
 
 def validate_trainable(name: str, obj: Any) -> None:

@@ -98,7 +98,7 @@ def write_params(logdir: str | os.PathLike[str], config: Any, fresh: bool = Fals
         write_file(path, data, exclusive=not fresh)
     except FileExistsError:  # A restarted trial: replace the old file atomically.
         atomic_write(path, data)
-    if _plain_json(config):
+    if plain_json(config):
         return
     try:
         import cloudpickle  # imported here: only trial starts pay for it
@@ -112,7 +112,7 @@ def write_params(logdir: str | os.PathLike[str], config: Any, fresh: bool = Fals
     write_file(os.path.join(logdir, "params.pkl"), pickled)
 
 
-def _plain_json(config: Any) -> bool:
+def plain_json(config: Any) -> bool:
     """True when ``params.json`` alone gives back exactly ``config``."""
     try:
         return bool(orjson.loads(orjson.dumps(config)) == config)

@@ -374,10 +374,6 @@ class LocalExecutor(Executor):
                 self._release(worker, trial_id)
                 self._stopping.discard(trial_id)
 
-    def worker_pids(self) -> list[int]:
-        """Pids of the live worker processes (for tests and diagnostics)."""
-        return [w.pid for w in self._workers]
-
     def busy_worker_pids(self) -> dict[str, int]:
         """Trial id -> pid of the worker running it (for tests and diagnostics)."""
         return {trial_id: worker.pid for trial_id, worker in self._by_trial.items()}
