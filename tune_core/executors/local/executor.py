@@ -350,7 +350,9 @@ class LocalExecutor(Executor):
         """The worker's pipe closed: it died. Fail its trial with the reason."""
         code = worker.proc.wait()
         trial_id = worker.trial_id
-        self._workers.remove(worker)
+        for pool in (self._workers, self._exiting):  # A retired worker may close its pipe first.
+            if worker in pool:
+                pool.remove(worker)
         worker.kill()
         if trial_id is None:
             return
