@@ -298,6 +298,22 @@ def environment() -> dict[str, Any]:
             "tune_core": version, "commit": commit or None, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
+def disk_probe(base: Path | None, count: int = 200) -> float:
+    """Microseconds to create one directory or small file where the runs write.
+
+    W2 makes a directory and three files per trial, so on a disk where this is a few hundred
+    microseconds (a busy disk, or one still discarding blocks freed a moment ago) it bounds W2.
+    """
+    probe = Path(tempfile.mkdtemp(prefix="tune-bench-disk-", dir=base))
+    _TO_DELETE.append(probe)
+    started = time.perf_counter()
+    for i in range(count):
+        directory = probe / str(i)
+        directory.mkdir()
+        (directory / "f").write_bytes(b"{}\n")
+    return (time.perf_counter() - started) / (2 * count) * 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse options, measure, print the table; exit 1 when a run failed (or, with --check, a target)."""
     parser = argparse.ArgumentParser(description="tune-core orchestration benchmarks W1-W4 vs the floor")
@@ -321,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
           f"medians of {args.repeat} fresh processes per figure")
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
+    env["disk_us_per_create"] = round(disk_probe(args.dir), 1)
+    print(f"disk: {env['disk_us_per_create']:.0f} us per directory or file created in "
+          f"{args.dir or tempfile.gettempdir()} (W2 makes 4 per trial)")
     table = measure(only, systems, args.repeat, args.interval, args.dir)
     text, rows, all_met = report(table)
     print()

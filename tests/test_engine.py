@@ -112,6 +112,41 @@ def test_output_is_captured_per_trial(local_dir: Path) -> None:
         assert "to stderr" in Path(trial.logdir, "stderr").read_text()
 
 
+def test_output_goes_to_its_own_trial_when_one_worker_runs_them_all(local_dir: Path) -> None:
+    def sometimes_prints(config: dict[str, Any], reporter: Any) -> None:
+        if config["i"] % 3 == 1:
+            print("output of", config["i"])
+        reporter(score=config["i"])
+
+    trials = _run(local_dir, {"run": sometimes_prints, "config": {"i": tune.grid_search(list(range(9)))}},
+                  executor_config={"num_cpus": 1})
+    assert len({t.last_result["pid"] for t in trials}) == 1
+    for trial in trials:
+        i = trial.config["i"]
+        stdout = Path(trial.logdir, "stdout")
+        if i % 3 == 1:
+            assert stdout.read_text() == f"output of {i}\n"
+        else:
+            assert not stdout.exists(), f"silent trial {i} got a stdout file"
+    assert not list((local_dir / "exp").glob(".tune_worker_*")), "spare output files left behind"
+
+
+def test_restarted_trial_appends_to_its_output(local_dir: Path, tmp_path: Path) -> None:
+    def fails_once(config: dict[str, Any], reporter: Any) -> None:
+        marker = Path(config["marker"])
+        attempt = 2 if marker.exists() else 1
+        marker.touch()
+        print("attempt", attempt, flush=True)
+        if attempt == 1:
+            raise RuntimeError("first attempt fails")
+        reporter(score=1)
+
+    (trial,) = _run(local_dir, {"run": fails_once, "config": {"marker": str(tmp_path / "m")}, "max_failures": 1})
+    assert trial.status == "TERMINATED"
+    out = Path(trial.logdir, "stdout").read_text()
+    assert "attempt 1" in out and "attempt 2" in out
+
+
 def test_workers_are_reused_across_trials(local_dir: Path) -> None:
     trials = _run(local_dir, {"run": T.sleeps, "config": {"sleep": 0.01}, "num_samples": 8})
     pids = {t.last_result["pid"] for t in trials}

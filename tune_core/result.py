@@ -63,6 +63,18 @@ def node_identity() -> tuple[str, str]:
     return _identity
 
 
+_second: tuple[int, str] = (-1, "")
+
+
+def _wall_clock() -> tuple[int, str]:
+    """``(timestamp, date)`` for now; the date string is formatted once per second, not per result."""
+    global _second
+    now = int(time.time())
+    if now != _second[0]:
+        _second = (now, time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now)))
+    return _second
+
+
 class AutoFiller:
     """Adds the auto fields to each result of one trial, keeping the running totals.
 
@@ -115,9 +127,7 @@ class AutoFiller:
         result[TRAINING_ITERATION] = self.iteration
         result[TIME_TOTAL_S] = self.time_total
         result.setdefault(DONE, False)
-        wall = time.time()
-        result["timestamp"] = int(wall)
-        result["date"] = time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(wall))
+        result["timestamp"], result["date"] = _wall_clock()
         result.update(self._static)
         return result
 

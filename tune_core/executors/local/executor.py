@@ -11,18 +11,19 @@ import atexit
 import contextlib
 import dataclasses
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
 import time
 import weakref
-from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from tune_core.errors import TuneError
 from tune_core.executors.local import protocol
 from tune_core.executors.local.gpus import GpuPool
+from tune_core.executors.local.pipes import PipeReader, PipeWriter
 from tune_core.interfaces import (
     DecisionPoint,
     Executor,
@@ -109,8 +110,8 @@ class _Worker:
                                          env=env, close_fds=True)
         os.close(cmd_read)
         os.close(res_write)
-        self.commands = Connection(cmd_write, readable=False)
-        self.results = Connection(res_read, writable=False)
+        self.commands = PipeWriter(cmd_write)
+        self.results = PipeReader(res_read)
         self.gpu_key = gpu_key
         self.trial_id: str | None = None
         self.trainables: set[tuple[str, int]] = set()
@@ -184,6 +185,8 @@ class LocalExecutor(Executor):
         self._blobs: dict[tuple[str, int], bytes] = {}
         self._env = _worker_env()
         self._max_idle = max(2, int(cpus))
+        self._poller = select.poll()
+        self._polled: set[int] = set()
         atexit.register(_shutdown_ref, weakref.ref(self))
 
     # --- capacity ---------------------------------------------------------------------------
@@ -285,15 +288,13 @@ class LocalExecutor(Executor):
     # --- events -----------------------------------------------------------------------------
     def poll(self, timeout: float) -> list[ExecutorEvent]:
         events: list[ExecutorEvent] = []
-        conns = {w.results: w for w in self._workers}
-        if not conns:
+        if not self._workers:
             time.sleep(min(timeout, 0.05))
             return events
         deadline_wait = self._next_deadline()
         if deadline_wait is not None:
             timeout = min(timeout, deadline_wait)
-        for conn in wait(list(conns), timeout=max(timeout, 0.0)):
-            worker = conns[conn]  # type: ignore[index]
+        for worker in self._ready(timeout):
             try:
                 while True:
                     self._handle(worker, worker.results.recv(), events)
@@ -304,6 +305,22 @@ class LocalExecutor(Executor):
         self._kill_overdue()
         self._reap_exiting()
         return events
+
+    def _ready(self, timeout: float) -> list[_Worker]:
+        """The workers with a message (or a closed pipe) waiting, after blocking up to ``timeout``.
+
+        One ``poll`` object serves every call; it is rebuilt only when the set of workers changes.
+        """
+        by_fd = {w.results.fileno(): w for w in self._workers}
+        if by_fd.keys() != self._polled:
+            self._poller = select.poll()
+            for fd in by_fd:
+                self._poller.register(fd, select.POLLIN | select.POLLHUP)
+            self._polled = set(by_fd)
+        buffered = [w for w in by_fd.values() if w.results.has_frame()]
+        if buffered:
+            return buffered
+        return [by_fd[fd] for fd, _ in self._poller.poll(max(timeout, 0.0) * 1000.0)]
 
     def _reap_exiting(self) -> None:
         for worker in list(self._exiting):

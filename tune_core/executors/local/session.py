@@ -66,22 +66,27 @@ class Channel:
             if len(self._buffer) >= INLINE_FLUSH_RESULTS:
                 self._flush_locked(False)
 
-    def flush(self, waiting: bool = False, mark_done: bool = False) -> None:
+    def flush(self, waiting: bool = False) -> None:
         with self._lock:
-            if mark_done and self._buffer:
-                self._buffer[-1]["done"] = True
             self._flush_locked(waiting)
 
-    def _flush_locked(self, waiting: bool) -> None:
-        if self._buffer or waiting:
-            self._results.send((protocol.RESULTS, self._trial_id, self._buffer, waiting))
-            self._buffer = []
+    def mark_done(self) -> None:
+        """Mark the last result still buffered as the trial's final one."""
+        with self._lock:
+            if self._buffer:
+                self._buffer[-1]["done"] = True
+
+    def _flush_locked(self, waiting: bool, then: tuple[Any, ...] | None = None) -> None:
+        batch = (protocol.RESULTS, self._trial_id, self._buffer, waiting) if self._buffer or waiting else None
+        self._buffer = [] if batch else self._buffer
+        messages = [m for m in (batch, then) if m is not None]
+        if messages:
+            self._results.send(*messages)  # One write: the driver wakes once for both.
 
     def send(self, message: tuple[Any, ...]) -> None:
         """Send a message after any buffered results, keeping order."""
         with self._lock:
-            self._flush_locked(False)
-            self._results.send(message)
+            self._flush_locked(False, then=message)
 
     def _flush_loop(self) -> None:
         while True:

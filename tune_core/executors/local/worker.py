@@ -52,16 +52,19 @@ def _die_with_parent(parent: int) -> None:
 
 @contextlib.contextmanager
 def _trial_env(env: dict[str, str]) -> Iterator[None]:
-    before = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
+    """Set ``env`` while the trial runs; usually it matches the worker's already (its GPU binding)."""
+    environ = os.environ
+    before = {key: now for key, value in env.items() if (now := environ.get(key)) != value}
+    for key in before:
+        environ[key] = env[key]
     try:
         yield
     finally:
         for key, value in before.items():
             if value is None:
-                os.environ.pop(key, None)
+                environ.pop(key, None)
             else:
-                os.environ[key] = value
+                environ[key] = value
 
 
 def _run_function(func: Any, session: Session) -> None:
@@ -135,8 +138,8 @@ _output = TrialOutput()
 
 
 @contextlib.contextmanager
-def _captured(logdir: str) -> Iterator[None]:
-    _output.start(logdir)
+def _captured(logdir: str, fresh: bool) -> Iterator[None]:
+    _output.start(logdir, fresh)
     try:
         yield
     finally:
@@ -149,14 +152,14 @@ def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
     set_current_session(session)
     ended = protocol.FINISHED
     try:
-        make_dir(launch.logdir)
-        with _trial_env(launch.env), _captured(launch.logdir):
+        fresh = make_dir(launch.logdir)
+        with _trial_env(launch.env), _captured(launch.logdir, fresh):
             try:
                 if isinstance(trainable, type):
                     _run_class(trainable, session, channel)
                 else:
                     _run_function(trainable, session)
-                    channel.flush(mark_done=True)
+                    channel.mark_done()
             except TrialStopped:
                 if channel.pause_requested(launch.trial_id):
                     ended = protocol.PAUSED
