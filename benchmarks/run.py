@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import compileall
 import json
 import os
 import platform
@@ -332,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)}; ids: {', '.join(FIGURES)}; systems: {', '.join(SYSTEMS)}")
 
+    # The runs import the working tree's tune_core; compile it now, as installing it would, so that
+    # no run spends its start compiling (PYTHONDONTWRITEBYTECODE would make every run do so).
+    compileall.compile_dir(HERE.parent / "tune_core", quiet=1)
     env = environment()
     print(f"tune-core {env['tune_core']} ({env['commit']}), Python {env['python']}, {env['cpus']} CPUs; "
           f"medians of {args.repeat} fresh processes per figure")
