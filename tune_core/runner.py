@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tune_core.commands import AddTrial, Command, CommandQueue, StopTrial
 from tune_core.errors import TuneError
 from tune_core.interfaces import (
     CONTINUE,
@@ -40,6 +41,8 @@ from tune_core.resources import Resources
 from tune_core.trial import ERROR, PAUSED, PENDING, RUNNING, TERMINATED, Trial, trial_dirname
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from tune_core.experiment import Experiment
 
 __all__ = ["TrialRunner"]
@@ -95,7 +98,9 @@ class TrialRunner(TrialRunnerView):
         self._total = executor.total_resources()
         self._used = _Usage()
         self._trials: list[Trial] = []
+        self._by_id: dict[str, Trial] = {}
         self._live: dict[str, Trial] = {}
+        self._commands = CommandQueue()
         self._running: dict[str, Trial] = {}
         slots = max(1, int(self._total.cpu))
         self._max_pending = max_pending_trials or max(16, 2 * slots)
@@ -112,6 +117,10 @@ class TrialRunner(TrialRunnerView):
     # --- TrialRunnerView ---------------------------------------------------------------------
     def get_trials(self) -> list[Trial]:
         return self._trials
+
+    def get_trial(self, trial_id: str) -> Trial | None:
+        """The trial with this id (ids are stable for the life of the experiment, across resumes)."""
+        return self._by_id.get(trial_id)
 
     def trials_with_status(self, *statuses: str) -> list[Trial]:
         if _LIVE.issuperset(statuses):
@@ -131,7 +140,7 @@ class TrialRunner(TrialRunnerView):
 
     # --- the loop -----------------------------------------------------------------------------
     def is_finished(self) -> bool:
-        return not self._live and self._search_alg.is_finished()
+        return not self._live and self._search_alg.is_finished() and self._commands.empty()
 
     def run(self) -> list[Trial]:
         self._report(force=True)
@@ -159,7 +168,41 @@ class TrialRunner(TrialRunnerView):
             self._used.add(trial.resources, -1)
             self._logs.trial_complete(trial)
 
+    def request(self, command: Command) -> Future[Trial]:
+        """Queue ``command`` from any thread; it is applied between two steps of the loop.
+
+        The future resolves to the trial added or stopped, or raises the ``TuneError`` that refused
+        the command (an unknown trial id, a trial that can never fit).
+        """
+        return self._commands.put(command)
+
+    def _apply_commands(self) -> None:
+        for command, future in self._commands.take_all():
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._apply(command))
+            except TuneError as exc:
+                future.set_exception(exc)
+
+    def _apply(self, command: Command) -> Trial:
+        if isinstance(command, AddTrial):
+            if command.trial.trial_id in self._by_id:
+                raise TuneError(f"a trial with id {command.trial.trial_id!r} is already in this experiment")
+            self.add_trial(command.trial)
+            return command.trial
+        if isinstance(command, StopTrial):
+            trial = self._by_id.get(command.trial_id)
+            if trial is None:
+                known = ", ".join(t.trial_id for t in self._trials[:10]) or "none"
+                raise TuneError(f"no trial with id {command.trial_id!r} in this experiment (ids: {known}"
+                                f"{', ...' if len(self._trials) > 10 else ''})")
+            self.stop_trial(trial)
+            return trial
+        raise TuneError(f"unknown command {command!r}; allowed: AddTrial, StopTrial")
+
     def step(self) -> None:
+        self._apply_commands()
         self._add_new_trials()
         while (trial := self._scheduler.choose_trial_to_run(self)) is not None:
             if trial.status not in (PENDING, PAUSED) or not self.has_resources(trial.resources):
@@ -205,6 +248,7 @@ class TrialRunner(TrialRunnerView):
         """Add a trial (from the searcher, or from outside the loop) as PENDING."""
         self._check_fits_at_all(trial)
         self._trials.append(trial)
+        self._by_id[trial.trial_id] = trial
         if not trial.is_finished():
             self._live[trial.trial_id] = trial
         self._scheduler.on_trial_add(self, trial)
@@ -425,7 +469,8 @@ class TrialRunner(TrialRunnerView):
             self._reporter.trial_finished(trial)
 
     def stop_trial(self, trial: Trial) -> None:
-        """Stop a trial from outside the loop (user, Client API)."""
+        """Stop a trial, on the loop's own thread (a scheduler, a searcher); other threads send
+        ``request(StopTrial(trial_id))``."""
         if trial.status == RUNNING:
             self._executor.stop_trial(trial.trial_id)
             self._search_alg.on_trial_complete(trial.trial_id, trial.last_result)
