@@ -177,6 +177,8 @@ class TrialRunner(TrialRunnerView):
         return self._commands.put(command)
 
     def _apply_commands(self) -> None:
+        if self._commands.empty():
+            return
         for command, future in self._commands.take_all():
             if not future.set_running_or_notify_cancel():
                 continue
