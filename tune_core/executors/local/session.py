@@ -77,9 +77,12 @@ class Channel:
                 self._buffer[-1]["done"] = True
 
     def _flush_locked(self, waiting: bool, then: tuple[Any, ...] | None = None) -> None:
-        batch = (protocol.RESULTS, self._trial_id, self._buffer, waiting) if self._buffer or waiting else None
-        self._buffer = [] if batch else self._buffer
-        messages = [m for m in (batch, then) if m is not None]
+        messages: list[tuple[Any, ...]] = []
+        if self._buffer or waiting:
+            messages.append((protocol.RESULTS, self._trial_id, self._buffer, waiting))
+            self._buffer = []
+        if then is not None:
+            messages.append(then)
         if messages:
             self._results.send(*messages)  # One write: the driver wakes once for both.
 
