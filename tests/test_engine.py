@@ -10,22 +10,13 @@ from typing import Any
 
 import pytest
 import trainables as T
+from runs import CPUS2
+from runs import result_lines as _lines
+from runs import run_exp as _run
 
 import tune_core as tune
 from tune_core.interfaces import CONTINUE, STOP, DecisionPoint, TrialScheduler
 from tune_core.schedulers.fifo import first_fitting
-
-CPUS2 = {"num_cpus": 2}
-
-
-def _run(local_dir: Path, spec: dict[str, Any], **kwargs: Any) -> list[Any]:
-    spec = {"local_dir": str(local_dir), **spec}
-    kwargs.setdefault("executor_config", CPUS2)
-    return tune.run_experiments({"exp": spec}, verbose=0, **kwargs)
-
-
-def _lines(trial: Any) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(trial.logdir, "result.json").read_text().splitlines()]
 
 
 def test_seed_quick_start_runs_grid_with_names_and_files(local_dir: Path) -> None:

@@ -5,21 +5,20 @@ The trainables live in this module so worker processes can import them by refere
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
+from runs import result_lines as _lines
+from runs import run_exp as _run
 
 import tune_core as tune
 from tune_core.executors.local import checkpoints
 from tune_core.executors.local.session import Session
 from tune_core.interfaces import TrialLaunch
 from tune_core.resources import Resources
-
-CPUS2 = {"num_cpus": 2}
 
 
 # --- trainables ------------------------------------------------------------------------------
@@ -96,16 +95,6 @@ def corrupts_then_fails(config: dict[str, Any], reporter: Any) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def _run(local_dir: Path, spec: dict[str, Any], **kwargs: Any) -> list[Any]:
-    spec = {"local_dir": str(local_dir), **spec}
-    kwargs.setdefault("executor_config", CPUS2)
-    return tune.run_experiments({"exp": spec}, verbose=0, **kwargs)
-
-
-def _lines(trial: Any) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(trial.logdir, "result.json").read_text().splitlines()]
-
-
 def _checkpoint_dirs(trial: Any) -> list[str]:
     return sorted(p.name for p in Path(trial.logdir).iterdir() if p.name.startswith("checkpoint_"))
 
