@@ -14,6 +14,9 @@ import pytest
 
 os.environ.setdefault("TUNE_STRICT_PLUGINS", "1")
 
+#: Outside plugin distributions used as test data: their own tests run where they are installed.
+collect_ignore_glob = ["data/*"]
+
 
 @pytest.fixture
 def local_dir(tmp_path: Path) -> Path:

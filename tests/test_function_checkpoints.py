@@ -15,10 +15,10 @@ from runs import result_lines as _lines
 from runs import run_exp as _run
 
 import tune_core as tune
-from tune_core.executors.local import checkpoints
-from tune_core.executors.local.session import Session
+from tune_core import checkpoints
 from tune_core.interfaces import TrialLaunch
 from tune_core.resources import Resources
+from tune_core.runtime import Session
 
 
 # --- trainables ------------------------------------------------------------------------------
@@ -225,28 +225,29 @@ def test_restart_from_a_spoiled_checkpoint_fails_naming_it(local_dir: Path) -> N
 def _session(tmp_path: Path) -> Session:
     launch = TrialLaunch(trial_id="t0", trainable_name="f", trainable=None, config={},
                          logdir=str(tmp_path / "trial"), resources=Resources())
-    return Session(None, launch)  # type: ignore[arg-type]  # restore() sends nothing
+    return Session(None, launch, launch.logdir)  # type: ignore[arg-type]  # restore() sends nothing
 
 
 def test_restore_validates_the_path(tmp_path: Path) -> None:
     session = _session(tmp_path)
     missing = tmp_path / "nowhere"
     with pytest.raises(tune.TuneError, match=f"no checkpoint at {missing}"):
-        checkpoints.restore(session, str(missing))
+        session.restore(str(missing))
     bare = tmp_path / "bare"
     bare.mkdir()
     with pytest.raises(tune.TuneError, match=r"not a tune-core checkpoint \(no .tune_metadata\)"):
-        checkpoints.restore(session, str(bare))
+        session.restore(str(bare))
     (bare / checkpoints.METADATA).write_bytes(pickle.dumps({"kind": "dict"}))
     with pytest.raises(tune.TuneError, match="corrupt checkpoint metadata"):
-        checkpoints.restore(session, str(bare))
+        session.restore(str(bare))
     (bare / checkpoints.METADATA).write_bytes(pickle.dumps(
         {"kind": "dict", "path": "checkpoint.pkl",
          "filler": {"iteration": 7, "time_total": 1.5, "timesteps_total": None}}))
     with pytest.raises(tune.TuneError, match="lacks its object file"):
-        checkpoints.restore(session, str(bare))
+        session.restore(str(bare))
     (bare / "checkpoint.pkl").write_bytes(pickle.dumps([1, 2]))
-    restored = checkpoints.restore(session, str(bare / "checkpoint.pkl"))  # A file inside works too.
-    assert restored.directory == str(bare) and restored.load() == [1, 2]
+    session.restore(str(bare / "checkpoint.pkl"))  # A file inside works too.
+    assert session.restored is not None and session.restored.directory == str(bare)
+    assert session.load_object() == [1, 2]
     assert session.filler.state() == {"iteration": 7, "time_total": 1.5, "timesteps_total": None}
     assert session.filler.fill({})["training_iteration"] == 8

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tune_core.loggers import CSVLogger, JsonLogger, truncate_trial_logs
+from tune_core.loggers import CSVLogger, JsonLogger
 from tune_core.trial import Trial
 
 
@@ -42,7 +42,10 @@ def csv_rows(trial: Trial) -> list[list[str]]:
     return rows
 
 
-def log(logger, trial: Trial, results: list[dict]) -> None:
+def log(logger, trial: Trial, results: list[dict], restart_from: int | None = None) -> None:
+    """Log ``results`` as one run; ``restart_from``: the run restarts from that iteration."""
+    if restart_from is not None:
+        logger.on_trial_restart(trial, restart_from)
     logger.on_trial_start(trial)
     for i, result in enumerate(results, 1):
         logger.on_trial_result(trial, {"training_iteration": i, **result})
@@ -84,8 +87,10 @@ def test_params_json_replaced_atomically(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", crash)
     trial.config = {"lr": 2}
+    logger = JsonLogger()
+    logger.on_trial_restart(trial, 0)
     with pytest.raises(OSError):
-        JsonLogger().on_trial_start(trial)
+        logger.on_trial_start(trial)
     assert json.loads((trial.logdir / "params.json").read_text()) == {"lr": 1}
 
 
@@ -146,7 +151,7 @@ def test_restart_appends_after_a_cut_line(tmp_path):
     log(JsonLogger(), trial, [{"acc": 1}, {"acc": 2}])
     with open(trial.logdir / "result.json", "ab") as fh:
         fh.write(b'{"acc": 3, "training_it')  # the driver died mid-write
-    log(JsonLogger(), trial, [{"acc": 4}])
+    log(JsonLogger(), trial, [{"acc": 4}], restart_from=2)
     assert [line["acc"] for line in json_lines(trial)] == [1, 2, 4]
 
 
@@ -246,6 +251,7 @@ def test_csv_restart_keeps_one_header(tmp_path):
     with open(trial.logdir / "progress.csv", "a") as fh:
         fh.write("3,0.")  # cut short by a crash
     logger = CSVLogger()
+    logger.on_trial_restart(trial, 2)
     logger.on_trial_start(trial)
     logger.on_trial_result(trial, {"training_iteration": 3, "acc": 3})
     logger.on_trial_result(trial, {"training_iteration": 4, "acc": 4, "new": 1})
@@ -296,14 +302,16 @@ def test_open_file_cap_loses_nothing(tmp_path, logger_cls):
             ]
 
 
-def test_truncate_trial_logs(tmp_path):
+def test_restart_cuts_the_logs_back_to_the_checkpoint(tmp_path):
     trial = make_trial(tmp_path)
     results = [{"acc": i} for i in range(10)]
     log(JsonLogger(), trial, results)
     log(CSVLogger(), trial, results)
     with open(trial.logdir / "result.json", "ab") as fh:
         fh.write(b'{"training_iteration": 11')
-    truncate_trial_logs(trial.logdir, 6)
+    json_logger, csv_logger = JsonLogger(), CSVLogger()
+    json_logger.on_trial_restart(trial, 6)
+    csv_logger.on_trial_restart(trial, 6)
     assert [r["training_iteration"] for r in json_lines(trial)] == [1, 2, 3, 4, 5, 6]
     assert pd.read_csv(trial.logdir / "progress.csv")["training_iteration"].tolist() == [
         1,
@@ -313,5 +321,22 @@ def test_truncate_trial_logs(tmp_path):
         5,
         6,
     ]
-    log(JsonLogger(), trial, [{"acc": 6}])
+    json_logger.on_trial_start(trial)
+    json_logger.on_trial_result(trial, {"training_iteration": 7, "acc": 6})
+    json_logger.close()
     assert len(json_lines(trial)) == 7
+
+
+def test_restart_cuts_only_the_end_of_the_log(tmp_path):
+    """A trial that went on from another trial's checkpoint logged iterations 1-8, then 5-6: a
+    restart from its own checkpoint at 5 drops the 6 at the end, not the 6-8 logged before."""
+    trial = make_trial(tmp_path)
+    for logger in (JsonLogger(), CSVLogger()):
+        logger.on_trial_start(trial)
+        for i in [1, 2, 3, 4, 5, 6, 7, 8, 5, 6]:
+            logger.on_trial_result(trial, {"training_iteration": i, "acc": i})
+        logger.close()
+        logger.on_trial_restart(trial, 5)
+    expected = [1, 2, 3, 4, 5, 6, 7, 8, 5]
+    assert [r["training_iteration"] for r in json_lines(trial)] == expected
+    assert pd.read_csv(trial.logdir / "progress.csv")["training_iteration"].tolist() == expected

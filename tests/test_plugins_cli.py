@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tune_core.builtin import BUILTIN_PLUGINS
 from tune_core.cli import plugins as plugins_cli
 from tune_core.plugins import PluginSource, SchedulerSpec, hookimpl
 from tune_core.plugins.manager import TunePluginManager
@@ -51,7 +52,7 @@ def test_table_lists_every_plugin_with_distribution_version_and_names(
     assert "observes: tune_on_trial_result" in rows["asha"]
     assert "scheduler: fifo" in rows["tune_core.builtin.fifo"]
     assert "tune-core" in rows["tune_core.builtin.local_executor"]
-    assert len(rows) == 7
+    assert len(rows) == len(BUILTIN_PLUGINS) + 1
 
 
 def test_json_is_machine_readable(

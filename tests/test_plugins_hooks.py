@@ -309,6 +309,7 @@ def test_every_hook_example_runs(name: str, capsys: pytest.CaptureFixture[str]) 
         "result": {"mean_accuracy": 0.995},
         "error": "Traceback (most recent call last):\nValueError: bad",
         "trials": [trial],
+        "will_retry": False,
     }
     produced = function(**{p: samples[p] for p in inspect.signature(function).parameters})
     if name in hookspecs.REGISTRATION_HOOKS:

@@ -82,7 +82,7 @@ def test_builtins_load_as_ordinary_plugins() -> None:
         assert source.builtin and source.dist == "tune-core" and source.entry_point is None
     assert set(available("scheduler", pm)) >= {"fifo", "median-stopping"}
     assert set(available("searcher", pm)) == {"basic"}
-    assert set(available("executor", pm)) == {"local"}
+    assert set(available("executor", pm)) == {"local", "thread"}
     assert {n for n, r in available("logger", pm).items() if r.spec.default_on} == {"json", "csv"}
 
 

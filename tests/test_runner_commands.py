@@ -72,7 +72,8 @@ def test_trials_are_added_and_stopped_from_another_thread(local_dir: Path) -> No
     trials = _run_with(runner, executor, client)
     first, added = trials
     assert outcome == {"add": added, "stop": first}
-    assert runner.get_trial(added.trial_id) is added
+    assert runner.trial_by_id(added.trial_id) is added
+    assert runner.get_trial(added.trial_id) is added.view
     assert [t.status for t in trials] == [TERMINATED, TERMINATED]
     lines = [json.loads(x) for x in Path(added.logdir, "result.json").read_text().splitlines()]
     assert [r["tag"] for r in lines] == ["added"] * 3

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from tune_core.errors import TuneError
     from tune_core.experiment import Experiment
     from tune_core.pinning import get_pinned_object, pin_in_object_store
-    from tune_core.registry import register_trainable
     from tune_core.schedulers import FIFOScheduler, MedianStoppingRule, TrialScheduler
     from tune_core.search import (
         choice,
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
         should_checkpoint,
     )
     from tune_core.trainable import Trainable
+    from tune_core.trainable_registry import register_trainable
 
 #: Where each public name lives. A driver loads them with the package; a worker process, which
 #: imports this package too but needs none of them, loads each on first use only.
@@ -52,7 +52,7 @@ _PUBLIC = {
     "Experiment": "tune_core.experiment",
     "get_pinned_object": "tune_core.pinning",
     "pin_in_object_store": "tune_core.pinning",
-    "register_trainable": "tune_core.registry",
+    "register_trainable": "tune_core.trainable_registry",
     "FIFOScheduler": "tune_core.schedulers",
     "MedianStoppingRule": "tune_core.schedulers",
     "TrialScheduler": "tune_core.schedulers",

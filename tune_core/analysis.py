@@ -28,7 +28,6 @@ __all__ = ["ExperimentAnalysis"]
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "experiment_state.json"
 _MODES = ("min", "max")
 _SCOPES = ("all", "last")
 
@@ -131,7 +130,7 @@ class ExperimentAnalysis:
                 if t.logdir is not None
             ]
         else:
-            statuses = _read_statuses(self.experiment_dir / STATE_FILE)
+            statuses = _read_statuses(self.experiment_dir)
             self._trials = [
                 _TrialRecord(d, status=statuses.get(d.name))
                 for d in _trial_dirs(self.experiment_dir)
@@ -292,17 +291,10 @@ def _trial_dirs(experiment_dir: Path) -> Iterable[Path]:
     return [d for d in dirs if (d / "params.json").exists() or (d / RESULT_FILE).exists()]
 
 
-def _read_statuses(path: Path) -> dict[str, str]:
-    """trial_id and directory name -> status, from ``experiment_state.json`` if it has a trial list."""
+def _read_statuses(experiment_dir: Path) -> dict[str, str]:
+    """trial_id and directory name -> status, from ``experiment_state.json`` when it can be read."""
     from tune_core.logwriter import wait_for_pending_writes
+    from tune_core.state import ExperimentState
 
     wait_for_pending_writes()  # A run in this process may still be writing its last state.
-    state = read_json(path)
-    out: dict[str, str] = {}
-    trials = state.get("trials") if isinstance(state, Mapping) else None
-    for entry in trials if isinstance(trials, list) else ():
-        if isinstance(entry, Mapping) and isinstance(entry.get("status"), str):
-            for key in ("trial_id", "logdir"):
-                if entry.get(key):
-                    out[os.path.basename(str(entry[key]).rstrip("/"))] = entry["status"]
-    return out
+    return ExperimentState.statuses_in(experiment_dir)

@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING, Any
 from tune_core.errors import TuneError
 from tune_core.experiment import Experiment, convert_to_experiment_list
 from tune_core.interfaces import Executor, SearchAlgorithm, Searcher, TrialLogger, TrialScheduler
+from tune_core.plugins.provenance import blame
 from tune_core.trial import ERROR, Trial
 
 if TYPE_CHECKING:
     from tune_core.analysis import ExperimentAnalysis
+    from tune_core.plugins.kinds import Kind
+    from tune_core.state import ExperimentState
 
 __all__ = ["run", "run_experiments"]
 
@@ -78,47 +81,55 @@ def run_experiments(
         exp.check_local_dir()
     sched: TrialScheduler = _resolve("scheduler", scheduler, scheduler_config, TrialScheduler)
     search: SearchAlgorithm = _resolve("search_alg", search_alg, search_alg_config, SearchAlgorithm)
-    sched.set_search_properties(metric, mode)
-    search.set_search_properties(metric, mode)
-    _remember_components(exps, search, sched)  # As they are before any experiment is added.
-    search.add_configurations(exps)
-    restored = _restore(states, exps, search, sched)
+    components: list[tuple[str, Any]] = [("scheduler", sched), ("searcher", search),
+                                         ("searcher", getattr(search, "searcher", None))]
+    with blame(components):
+        sched.set_search_properties(metric, mode)
+        search.set_search_properties(metric, mode)
+        _remember_components(exps, search, sched)  # As they are before any experiment is added.
+        search.add_configurations(exps)
+        restored = _restore(states, exps, search, sched)
     # The executor as soon as the number of trials is known: its workers boot while the rest is set up.
     execu: Executor = _resolve("executor", executor, executor_config, Executor)
+    components.append(("executor", execu))
     try:
-        execu.prepare(search.total_trials())
+        with blame(components):
+            execu.prepare(search.total_trials())
         logger_objs = _resolve_loggers(loggers)
     except BaseException:
         execu.shutdown()
         raise
+    components += [("logger", logger) for logger in logger_objs]
 
-    from tune_core.observers import Observers
+    from tune_core.plugins.observers import Observers
     from tune_core.reporter import StatusReporter
     from tune_core.runner import TrialRunner
 
     observers = Observers.from_plugins()
     reporter = StatusReporter(verbose=int(verbose), metric=metric)
-    runner = TrialRunner(
-        search, sched, execu, loggers=logger_objs, reporter=reporter,
-        observers=observers, logdirs=[str(e.path) for e in exps], experiments=exps,
-    )
+    with blame(components):
+        runner = TrialRunner(
+            search, sched, execu, loggers=logger_objs, reporter=reporter,
+            observers=observers, logdirs=[str(e.path) for e in exps], experiments=exps,
+        )
     for exp in exps:
         if exp.name in states:
             claimed = {Path(t.logdir).name for t in restored if t.logdir and t.experiment_name == exp.name}
-            runner.set_preexisting(str(exp.path), set(states[exp.name].get("preexisting", [])), claimed)
-    for trial in restored:
-        runner.add_trial(trial)
+            runner.set_preexisting(str(exp.path), set(states[exp.name].preexisting), claimed)
     observers.experiment_start(exps)
     previous = _catch_first_sigint(runner)
     try:
-        trials = runner.run()
+        with blame(components):
+            for trial in restored:
+                runner.add_trial(trial)
+            trials = runner.run()
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
         execu.shutdown()
         runner.close()
         reporter.close()
-    observers.experiment_end(trials)
+    observers.experiment_end([t.view for t in trials])
     if runner.interrupted:
         dirs = " ".join(shlex.quote(str(e.path)) for e in exps)
         print(f"tune-core: stopped; the experiment state is saved. Resume with:\n  tune-core resume {dirs}\n"
@@ -186,14 +197,14 @@ def run(
     return ExperimentAnalysis(str(experiment.path), default_metric=metric, default_mode=mode, trials=trials)
 
 
-def _load_states(exps: list[Experiment]) -> dict[str, dict[str, Any]]:
+def _load_states(exps: list[Experiment]) -> dict[str, ExperimentState]:
     from tune_core.logwriter import wait_for_pending_writes
-    from tune_core.state import load_state
+    from tune_core.state import ExperimentState
 
     wait_for_pending_writes()  # An earlier run in this process may still be writing its last state.
     states = {}
     for exp in exps:
-        state = load_state(exp.path)
+        state = ExperimentState.load(exp.path)
         if state is not None:
             states[exp.name] = state
             for stale in exp.path.glob("experiment_state.json.*.tmp"):  # left by a killed driver
@@ -203,36 +214,35 @@ def _load_states(exps: list[Experiment]) -> dict[str, dict[str, Any]]:
     return states
 
 
-def _restore(states: dict[str, dict[str, Any]], exps: list[Experiment], search: SearchAlgorithm,
+def _restore(states: dict[str, ExperimentState], exps: list[Experiment], search: SearchAlgorithm,
              sched: TrialScheduler) -> list[Trial]:
     """Trials, searcher and scheduler as the saved states left them."""
     if not states:
         return []
-    from tune_core.state import restore_trial, unpack
     from tune_core.trial import PAUSED, PENDING, RUNNING
 
     first = next(iter(states.values()))
-    searcher_state, scheduler_state = unpack(first.get("searcher_state")), unpack(first.get("scheduler_state"))
+    searcher_state, scheduler_state = first.saved_searcher_state(), first.saved_scheduler_state()
     if searcher_state is not None:
         search.restore(searcher_state)
     if scheduler_state is not None:
         sched.restore(scheduler_state)
     trials = []
     for exp in exps:
-        for record in states.get(exp.name, {}).get("trials", []):
-            trial = restore_trial(record, exp.make_trial)
+        state = states.get(exp.name)
+        for trial in state.restore_trials(exp.make_trial) if state is not None else ():
             if trial.status == RUNNING:
                 trial.status = PENDING
             elif trial.status not in (PENDING, PAUSED):
-                trial.fresh_logdir = False
+                trial.compact()
             trials.append(trial)
     return trials
 
 
 def _remember_components(exps: list[Experiment], search: SearchAlgorithm, sched: TrialScheduler) -> None:
     """Pickle what ``tune-core resume`` needs to rebuild the run, for the state files."""
-    from tune_core.registry import get_trainable
     from tune_core.state import pack
+    from tune_core.trainable_registry import get_trainable
 
     search_blob, sched_blob = pack(search), pack(sched)
     for exp in exps:
@@ -271,23 +281,23 @@ def _config(kind: str, given: Any, config: Mapping[str, Any] | None) -> dict[str
     return dict(config or {})
 
 
-def _resolve(kind: str, given: Any, config: Mapping[str, Any] | None, interface: type) -> Any:
+#: ``run_experiments`` argument -> the plugin kind it names.
+_KIND_OF_ARGUMENT: dict[str, Kind] = {"scheduler": "scheduler", "search_alg": "searcher", "executor": "executor"}
+
+
+def _resolve(argument: str, given: Any, config: Mapping[str, Any] | None, interface: type) -> Any:
     """An instance of ``interface``: ``given`` itself, or the registered plugin it names."""
-    kwargs = _config(kind, given, config)
+    kwargs = _config(argument, given, config)
     if given is None or isinstance(given, str):
         from tune_core.plugins import registry
 
-        lookup = {"scheduler": registry.get_scheduler, "search_alg": registry.get_searcher,
-                  "executor": registry.get_executor}[kind]
-        default = {"scheduler": registry.DEFAULT_SCHEDULER, "search_alg": registry.DEFAULT_SEARCHER,
-                   "executor": registry.DEFAULT_EXECUTOR}[kind]
-        given = lookup(given or default, **kwargs)
-    if kind == "search_alg" and isinstance(given, Searcher):
+        given = registry.build(_KIND_OF_ARGUMENT[argument], given, **kwargs)
+    if argument == "search_alg" and isinstance(given, Searcher):
         from tune_core.search import SearchGenerator
 
         given = SearchGenerator(given)
     if not isinstance(given, interface):
-        raise TuneError(f"`{kind}` must be a {interface.__name__} or a registered name, got {given!r}")
+        raise TuneError(f"`{argument}` must be a {interface.__name__} or a registered name, got {given!r}")
     return given
 
 

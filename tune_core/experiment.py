@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tune_core.errors import TuneError, closest
-from tune_core.registry import resolve_run
 from tune_core.resources import Resources
+from tune_core.trainable_registry import resolve_run
 
 if TYPE_CHECKING:
     from tune_core.trial import Trial
@@ -99,9 +99,9 @@ class Experiment:
         self.max_failures = _check_int(where, "max_failures", max_failures, minimum=0)
         self.restore = os.path.expanduser(restore) if restore else None
         if self.restore:
-            from tune_core.trainable import check_checkpoint
+            from tune_core import checkpoints
 
-            check_checkpoint(self.restore, f"{where}: `restore`")
+            checkpoints.check(self.restore, f"{where}: `restore`")
         self.experiment_id = uuid.uuid4().hex
         #: Filled by the run: what the state file needs beside the spec (pickled components).
         self.extra_state: dict[str, Any] = {}
@@ -144,7 +144,7 @@ class Experiment:
 
     def make_trial(self, config: dict[str, Any], experiment_tag: str, trial_id: str | None = None) -> Trial:
         """A new PENDING trial of this experiment with a resolved ``config``."""
-        from tune_core.registry import get_trainable
+        from tune_core.trainable_registry import get_trainable
         from tune_core.trial import Trial, new_trial_id
 
         resources = self.resources

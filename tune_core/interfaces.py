@@ -1,18 +1,25 @@
-"""Runtime contracts: the abstract classes a scheduler, search algorithm, logger or executor implements.
+"""Runtime contracts: what a scheduler, search algorithm, logger or executor implements, and what it sees.
 
 Plugins implement these and register a factory through the hooks in ``tune_core.plugins``. The runner
-talks to nothing else, so a third-party scheduler is exactly as capable as a built-in one.
+talks to nothing else, so a third-party plugin is exactly as capable as a built-in one. Everything a
+plugin needs is importable from here: trial statuses and decisions as constants, the read-only
+``TrialView`` of a trial, the ``TrialRunnerView`` a scheduler acts through, the messages between the
+runner and an executor, and ``Checkpoint``. The reference pages in ``docs/plugins/`` say, for each
+method, when it is called and what it may return.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tune_core.checkpoints import Checkpoint
 from tune_core.resources import Resources
+from tune_core.result import DONE, TIME_TOTAL_S, TIMESTEPS_TOTAL, TRAINING_ITERATION
 
 if TYPE_CHECKING:
     from tune_core.experiment import Experiment
@@ -21,12 +28,25 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTINUE",
+    "DECISIONS",
+    "DONE",
+    "ERROR",
     "EVERY_RESULT",
     "PAUSE",
+    "PAUSED",
+    "PENDING",
+    "RUNNING",
+    "STATUSES",
     "STOP",
+    "TERMINATED",
+    "TIMESTEPS_TOTAL",
+    "TIME_TOTAL_S",
+    "TRAINING_ITERATION",
+    "Checkpoint",
     "DecisionPoint",
     "Executor",
     "ExecutorEvent",
+    "Resources",
     "SearchAlgorithm",
     "Searcher",
     "Trainable",
@@ -39,11 +59,27 @@ __all__ = [
     "TrialResults",
     "TrialRunnerView",
     "TrialScheduler",
+    "TrialView",
 ]
 
+# --- trial statuses -------------------------------------------------------------------------------
+#: Waiting to start (or to start again after a failure or a restart from a checkpoint).
+PENDING = "PENDING"
+#: Handed to the executor.
+RUNNING = "RUNNING"
+#: Stopped with a checkpoint by a scheduler's PAUSE; may run again.
+PAUSED = "PAUSED"
+#: Ended: finished, met a stop criterion, or stopped by a scheduler or the user.
+TERMINATED = "TERMINATED"
+#: Failed more often than ``max_failures`` allows.
+ERROR = "ERROR"
+STATUSES = (PENDING, RUNNING, PAUSED, TERMINATED, ERROR)
+
+# --- scheduler decisions --------------------------------------------------------------------------
 CONTINUE = "CONTINUE"
 PAUSE = "PAUSE"
 STOP = "STOP"
+DECISIONS = (CONTINUE, PAUSE, STOP)
 
 
 @dataclass(frozen=True)
@@ -62,23 +98,161 @@ class DecisionPoint:
         value = result.get(self.attr)
         return value is not None and value >= self.value
 
+    def __reduce__(self) -> Any:
+        return (DecisionPoint, (self.attr, self.value))
+
 
 #: Hold every result (lock-step), for schedulers that decide on each one.
-EVERY_RESULT = DecisionPoint("training_iteration", -math.inf)
+EVERY_RESULT = DecisionPoint(TRAINING_ITERATION, -math.inf)
+
+
+class TrialView:
+    """A trial as plugins see it: read-only, one view per trial for its whole life.
+
+    Schedulers, loggers and observer hooks receive views; a view is the same object every time for
+    the same trial, so it can key a dict. ``config`` and ``last_result`` are the runner's own
+    objects, not copies: read them, never change them. Act on a trial through ``TrialRunnerView``.
+    """
+
+    __slots__ = ("_trial",)
+
+    def __init__(self, trial: Trial) -> None:
+        self._trial = trial
+
+    @property
+    def trial_id(self) -> str:
+        """8 hex characters, stable for the life of the experiment (across resumes)."""
+        return self._trial.trial_id
+
+    @property
+    def name(self) -> str:
+        """``<trainable>_<experiment_tag>``, e.g. ``train_func_0_lr=0.2``."""
+        return self._trial.name
+
+    @property
+    def trainable_name(self) -> str:
+        return self._trial.trainable_name
+
+    @property
+    def experiment_name(self) -> str:
+        return self._trial.experiment_name
+
+    @property
+    def experiment_tag(self) -> str:
+        return self._trial.experiment_tag
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        """The resolved config the trainable runs with (a restart may give it a new one)."""
+        return self._trial.config
+
+    @property
+    def status(self) -> str:
+        """One of ``PENDING``, ``RUNNING``, ``PAUSED``, ``TERMINATED``, ``ERROR``."""
+        return self._trial.status
+
+    @property
+    def resources(self) -> Resources:
+        return self._trial.resources
+
+    @property
+    def last_result(self) -> Mapping[str, Any] | None:
+        """The latest result the runner received, auto fields filled in."""
+        return self._trial.last_result
+
+    @property
+    def num_results(self) -> int:
+        return self._trial.num_results
+
+    @property
+    def num_failures(self) -> int:
+        return self._trial.num_failures
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """The trial's latest complete checkpoint, in the driver's storage; ``None`` before one."""
+        return self._trial.latest_checkpoint()
+
+    @property
+    def location(self) -> str:
+        """Where the trial runs or last ran (``pid=1234`` on this machine, ``host pid=1234`` elsewhere)."""
+        return self._trial.location
+
+    @property
+    def logdir(self) -> str | None:
+        """The trial's directory in the driver's storage; ``None`` until it first starts."""
+        logdir = self._trial.logdir
+        return None if logdir is None else str(logdir)
+
+    @property
+    def error_message(self) -> str | None:
+        return self._trial.error_message
+
+    @property
+    def metric_analysis(self) -> Mapping[str, list[float]]:
+        """``[min, max]`` of each numeric metric reported so far."""
+        return self._trial.metric_analysis
+
+    def is_finished(self) -> bool:
+        return self._trial.status in (TERMINATED, ERROR)
+
+    def __repr__(self) -> str:
+        return f"TrialView({self.name!r}, id={self.trial_id}, status={self.status})"
 
 
 class TrialRunnerView(ABC):
-    """What a scheduler may ask of the runner."""
+    """What a scheduler may ask of the runner, and do to trials through it.
+
+    The actions (``pause_trial``, ``stop_trial``, ``restart_trial``, ``save_trial``) may be called from
+    any scheduler method. Called on the trial whose result the scheduler is deciding on, they take
+    effect at once and the decision the scheduler then returns for that result is ignored.
+    """
 
     @abstractmethod
-    def get_trials(self) -> list[Trial]: ...
+    def get_trials(self) -> list[TrialView]:
+        """Every trial of the run, in the order they were added."""
+
+    def get_trial(self, trial_id: str) -> TrialView | None:
+        """The trial with this id, or ``None``."""
+        return next((t for t in self.get_trials() if t.trial_id == trial_id), None)
 
     @abstractmethod
-    def trials_with_status(self, *statuses: str) -> list[Trial]:
+    def trials_with_status(self, *statuses: str) -> list[TrialView]:
         """Trials in any of ``statuses``, in the order they were added (cheap for live states)."""
 
     @abstractmethod
-    def has_resources(self, resources: Resources) -> bool: ...
+    def has_resources(self, resources: Resources) -> bool:
+        """Whether a trial asking for ``resources`` could start now."""
+
+    def pause_trial(self, trial: TrialView) -> None:
+        """Pause ``trial``: a running one checkpoints where it is and frees its resources; a pending
+        one waits as ``PAUSED``. It runs again when ``choose_trial_to_run`` picks it."""
+        raise NotImplementedError
+
+    def stop_trial(self, trial: TrialView) -> None:
+        """End ``trial`` as ``TERMINATED``, whatever its state (a finished trial stays as it is)."""
+        raise NotImplementedError
+
+    def restart_trial(self, trial: TrialView, *, from_trial: TrialView,
+                      config: Mapping[str, Any] | None = None) -> None:
+        """Continue ``trial`` from ``from_trial``'s latest checkpoint, with ``config`` if given (PBT's
+        exploit).
+
+        The checkpoint is copied into ``trial``'s own directory. A running trial restarts at once; a
+        paused or pending one starts from that checkpoint when next chosen. ``trial``'s logs keep
+        every result it reported before; the results after the restart carry the new config and
+        continue the checkpoint's counters (``training_iteration`` = the checkpoint's iteration + 1).
+
+        Raises:
+            TuneError: ``from_trial`` has no checkpoint yet, or ``trial`` has finished.
+        """
+        raise NotImplementedError
+
+    def save_trial(self, trial: TrialView) -> bool:
+        """Ask a running trial for a checkpoint after its current iteration (a class trainable saves;
+        a function trainable sees ``tune_core.should_checkpoint()`` return True). False when the
+        trial is not running or its executor cannot; a ``TrialCheckpointed`` follows otherwise."""
+        raise NotImplementedError
 
 
 class _Objective:
@@ -100,35 +274,38 @@ class TrialScheduler(_Objective, ABC):
     """Decides, per result, whether a trial goes on, pauses or stops; and which trial runs next.
 
     ``metric``/``mode`` come from the scheduler's own arguments or, if unset, from ``tune_core.run``
-    through ``set_search_properties``.
+    through ``set_search_properties``. Every method receives ``TrialView`` objects.
     """
 
     CONTINUE: ClassVar[str] = CONTINUE
     PAUSE: ClassVar[str] = PAUSE
     STOP: ClassVar[str] = STOP
 
+    def on_trial_add(self, runner: TrialRunnerView, trial: TrialView) -> None:
+        """A new trial was added to the runner (also each trial of a resumed experiment)."""
 
-    def on_trial_add(self, runner: TrialRunnerView, trial: Trial) -> None:
-        """A new trial was added to the runner."""
-
-    def on_trial_error(self, runner: TrialRunnerView, trial: Trial) -> None:
-        """A trial failed for good."""
+    def on_trial_error(self, runner: TrialRunnerView, trial: TrialView) -> None:
+        """A trial failed for good (no retries left); it is now ``ERROR``."""
 
     @abstractmethod
-    def on_trial_result(self, runner: TrialRunnerView, trial: Trial, result: dict[str, Any]) -> str:
+    def on_trial_result(self, runner: TrialRunnerView, trial: TrialView, result: dict[str, Any]) -> str:
         """Return ``CONTINUE``, ``PAUSE`` or ``STOP`` for this result."""
 
-    def on_trial_complete(self, runner: TrialRunnerView, trial: Trial, result: dict[str, Any] | None) -> None:
-        """A trial finished normally (stop criterion met, or the trainable ended)."""
+    def on_trial_complete(self, runner: TrialRunnerView, trial: TrialView,
+                          result: Mapping[str, Any] | None) -> None:
+        """A trial finished by itself: its trainable returned, said ``done`` or met a stop criterion."""
 
-    def on_trial_remove(self, runner: TrialRunnerView, trial: Trial) -> None:
-        """A trial was stopped by the scheduler or the user."""
+    def on_trial_remove(self, runner: TrialRunnerView, trial: TrialView) -> None:
+        """A trial was stopped: by this scheduler's ``STOP``, ``runner.stop_trial`` or the user."""
 
     @abstractmethod
-    def choose_trial_to_run(self, runner: TrialRunnerView) -> Trial | None:
-        """Pick a PENDING or PAUSED trial that fits the free resources, or ``None``."""
+    def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
+        """Pick a ``PENDING`` or ``PAUSED`` trial that fits the free resources, or ``None``.
 
-    def decision_point(self, trial: Trial) -> DecisionPoint | None:
+        Called until it returns ``None`` at every step of the loop.
+        """
+
+    def decision_point(self, trial: TrialView) -> DecisionPoint | None:
         """Where ``trial`` must next wait for this scheduler; ``None`` lets it stream freely.
 
         Asked when the trial starts or resumes and after each decision on a held result.
@@ -151,10 +328,10 @@ class TrialScheduler(_Objective, ABC):
 class SearchAlgorithm(_Objective, ABC):
     """Produces the trials of an experiment, one at a time."""
 
-
     @abstractmethod
     def add_configurations(self, experiments: list[Experiment]) -> None:
-        """Take the experiments whose trials this algorithm will generate."""
+        """Take the experiments whose trials this algorithm will generate (``Experiment.make_trial``
+        builds a trial from a config)."""
 
     @abstractmethod
     def next_trial(self) -> Trial | None:
@@ -217,17 +394,37 @@ class Searcher(ABC):
 
 
 class TrialLogger(ABC):
-    """Writes trial output. One instance per experiment run; it keeps per-trial state itself."""
+    """Writes trial output. One instance per experiment run; it keeps per-trial state itself.
 
-    def on_trial_start(self, trial: Trial) -> None:
-        """``trial.logdir`` exists; the trial is about to run (or to run again after a restore)."""
+    All calls come from one background thread, in the order of the trial's events.
+    """
+
+    def on_trial_restart(self, trial: TrialView, iteration: int) -> None:
+        """``trial`` starts again from its own checkpoint taken at ``iteration`` (0: from scratch),
+        after a failure, a pause or an experiment resume; ``on_trial_start`` follows.
+
+        Its next result has ``training_iteration == iteration + 1``: results with a higher
+        ``training_iteration`` at the end of what this logger wrote for the trial will be reported
+        again, so drop them (each iteration is then logged once). Also called before the first start
+        of a trial whose directory holds output of an attempt the experiment state never recorded.
+        Not called when a trial continues from another trial's checkpoint (``restart_trial``): its
+        logs go on.
+        """
+
+    def on_trial_start(self, trial: TrialView) -> None:
+        """``trial.logdir`` exists; the trial is about to run (first start, or any restart).
+
+        Without an ``on_trial_restart`` before it, the first start of a trial in a run finds a new,
+        empty directory.
+        """
 
     @abstractmethod
-    def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> None:
+    def on_trial_result(self, trial: TrialView, result: dict[str, Any]) -> None:
         """One result, already filled with the auto fields."""
 
-    def on_trial_complete(self, trial: Trial) -> None:
-        """The trial ended (any way): flush and close its files."""
+    def on_trial_complete(self, trial: TrialView) -> None:
+        """The trial's run ended (any way, including a pause or a failure that will be retried):
+        flush and close its files."""
 
     def flush(self) -> None:
         """Push buffered output to disk; called every few seconds."""
@@ -236,12 +433,16 @@ class TrialLogger(ABC):
         """The experiment run ended."""
 
 
+# --- runner <-> executor --------------------------------------------------------------------------
 @dataclass
 class TrialLaunch:
     """All an executor needs to start a trial somewhere.
 
-    ``stop`` holds dict stop criteria, checked where the trial runs so it stops exactly there;
-    ``decision_point`` is where the trial first waits for the scheduler.
+    ``logdir`` is the trial's directory in the driver's storage. An executor whose trials share the
+    driver's disk runs them there; one that does not gives the trial a directory of its own and
+    ships checkpoints back as bytes (see ``tune_core.runtime``). ``stop`` holds dict stop criteria,
+    checked where the trial runs so it stops exactly there; ``decision_point`` is where the trial
+    first waits for the scheduler; ``restore`` is the checkpoint it starts from.
     """
 
     trial_id: str
@@ -255,7 +456,7 @@ class TrialLaunch:
     experiment_id: str = ""
     checkpoint_freq: int = 0
     checkpoint_at_end: bool = False
-    restore_path: str | None = None
+    restore: Checkpoint | None = None
     #: environment variables to set while the trial runs (e.g. ``CUDA_VISIBLE_DEVICES``).
     env: dict[str, str] = field(default_factory=dict)
 
@@ -268,14 +469,19 @@ class TrialResults:
     results: list[dict[str, Any]]
     waiting: bool = False
 
+    def __reduce__(self) -> Any:
+        return (TrialResults, (self.trial_id, self.results, self.waiting))
+
 
 @dataclass
 class TrialCheckpointed:
-    """A checkpoint of the trial is complete at ``path`` (written under a temporary name, then renamed)."""
+    """A checkpoint of the trial is complete; it includes every result sent before this event."""
 
     trial_id: str
-    path: str
-    iteration: int
+    checkpoint: Checkpoint
+
+    def __reduce__(self) -> Any:
+        return (TrialCheckpointed, (self.trial_id, self.checkpoint))
 
 
 @dataclass
@@ -284,12 +490,18 @@ class TrialPaused:
 
     trial_id: str
 
+    def __reduce__(self) -> Any:
+        return (TrialPaused, (self.trial_id,))
+
 
 @dataclass
 class TrialFinished:
     """The trial ended by itself: its trainable returned, said ``done``, or met a stop criterion."""
 
     trial_id: str
+
+    def __reduce__(self) -> Any:
+        return (TrialFinished, (self.trial_id,))
 
 
 @dataclass
@@ -299,12 +511,22 @@ class TrialFailed:
     trial_id: str
     error: str
 
+    def __reduce__(self) -> Any:
+        return (TrialFailed, (self.trial_id, self.error))
+
 
 ExecutorEvent = TrialResults | TrialCheckpointed | TrialPaused | TrialFinished | TrialFailed
 
 
 class Executor(ABC):
-    """Runs trials somewhere and streams their results back to the runner."""
+    """Runs trials somewhere and streams their results back to the runner.
+
+    The runner calls every method from one thread. Trials are addressed by ``trial_id``; the same
+    id may be started again right after ``stop_trial`` (a restart), and nothing of the stopped run
+    may then be reported as the new run's. ``tune_core.runtime`` runs a trial on the trial's side,
+    over whatever transport the executor has; ``tune_core.testing.ExecutorContract`` checks an
+    executor against this contract.
+    """
 
     @abstractmethod
     def total_resources(self) -> Resources:
@@ -312,7 +534,10 @@ class Executor(ABC):
 
     @abstractmethod
     def start_trial(self, launch: TrialLaunch) -> str:
-        """Start a trial; return where it runs (e.g. ``"pid=1234"``), for the status block."""
+        """Start a trial; return where it runs (e.g. ``"pid=1234"``) as far as known now.
+
+        The runner also takes the location from the trial's first result (``hostname``, ``pid``).
+        """
 
     def prepare(self, expected_trials: int | None) -> None:
         """Optional: get ready for about this many trials (``None``: unknown), e.g. boot workers early."""
@@ -336,9 +561,16 @@ class Executor(ABC):
         """
         return False
 
+    def save_trial(self, trial_id: str) -> bool:
+        """Ask the trial for a checkpoint after its current iteration; ``TrialCheckpointed`` follows.
+
+        Return False if this executor cannot.
+        """
+        return False
+
     @abstractmethod
     def stop_trial(self, trial_id: str) -> None:
-        """Stop a running trial; no event follows for it. Results already sent may still arrive."""
+        """Stop a running trial; no event of this run follows for it, even if the same id starts again."""
 
     @abstractmethod
     def poll(self, timeout: float) -> list[ExecutorEvent]:
@@ -350,8 +582,6 @@ class Executor(ABC):
 
     def clock(self) -> float:
         """Seconds on this executor's clock; a simulator returns virtual time."""
-        import time
-
         return time.monotonic()
 
 

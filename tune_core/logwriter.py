@@ -3,41 +3,32 @@
 Creating files and directories can cost hundreds of microseconds each on a busy disk; done on the
 runner's thread it would cap how many trials start per second. Here the runner only enqueues calls;
 one thread (in order) makes them. System calls release the GIL, so the disk work overlaps the loop.
+The writer knows loggers only through ``TrialLogger``: it calls the same methods on every one, with
+the trial's read-only view.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tune_core.interfaces import TrialLogger
-from tune_core.paths import make_dir
+from tune_core.plugins.provenance import describe
+from tune_core.storage import TrialStorage
 from tune_core.trial import Trial
+
+if TYPE_CHECKING:
+    from tune_core.state import ExperimentState
 
 __all__ = ["LogWriter", "wait_for_pending_writes"]
 
 log = logging.getLogger("tune_core")
 
 _STOP = object()
-
-
-def _remove_partial_checkpoints(logdir: str) -> None:
-    """A killed attempt may have left a checkpoint half written (never renamed into place)."""
-    import shutil
-
-    try:
-        names = os.listdir(logdir)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith(".tmp_checkpoint_"):
-            shutil.rmtree(os.path.join(logdir, name), ignore_errors=True)
-
 
 _FINISHING: set[threading.Thread] = set()
 _FINISHING_LOCK = threading.Lock()
@@ -59,9 +50,10 @@ class LogWriter:
     A logger that raises is reported once and switched off; the others and the run go on.
     """
 
-    def __init__(self, loggers: Sequence[TrialLogger]):
+    def __init__(self, loggers: Sequence[TrialLogger], storage: TrialStorage | None = None):
         self._loggers = list(loggers)
-        self._states: dict[str, tuple[dict[str, Any], Callable[..., None]]] = {}
+        self._storage = storage or TrialStorage()
+        self._states: dict[str, ExperimentState] = {}
         self._state_lock = threading.Lock()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="tune-logwriter", daemon=True)
@@ -73,25 +65,26 @@ class LogWriter:
         self._state_thread.start()
 
     # --- called on the runner's thread -----------------------------------------------------------
-    def trial_start(self, trial: Trial, truncate_to: int | None = None) -> None:
-        """Start logging ``trial``; a restarted trial's files are first cut back to ``truncate_to``."""
-        self._queue.put((self._start, (trial, str(trial.logdir), truncate_to)))
+    def trial_start(self, trial: Trial, restart_from: int | None = None) -> None:
+        """Start logging ``trial``; one restarting from its checkpoint at ``restart_from`` first has
+        every logger drop what it wrote after that iteration (``on_trial_restart``)."""
+        self._queue.put((self._start, (trial, str(trial.logdir), restart_from)))
 
     def trial_results(self, trial: Trial, results: list[dict[str, Any]]) -> None:
         self._queue.put((self._results, (trial, results)))
 
     def trial_complete(self, trial: Trial) -> None:
-        self._queue.put((self._each, ("on_trial_complete", trial)))
+        self._queue.put((self._each, ("on_trial_complete", trial.view)))
 
     def flush(self) -> None:
         self._queue.put((self._each, ("flush",)))
 
-    def write_state_soon(self, directory: str, payload: dict[str, Any], write: Callable[..., None]) -> None:
-        """Write ``payload`` with ``write(directory, payload)`` after flushing the logs. A newer
-        snapshot replaces one still waiting, so a slow disk holds at most one per directory."""
+    def write_state_soon(self, directory: str, state: ExperimentState) -> None:
+        """Write ``state`` into ``directory`` after flushing the logs. A newer snapshot replaces one
+        still waiting, so a slow disk holds at most one per directory."""
         with self._state_lock:
             waiting = directory in self._states
-            self._states[directory] = (payload, write)
+            self._states[directory] = state
         if not waiting:
             self._queue.put((self._each, ("flush",)))
             self._queue.put((self._state_queue.put, (directory,)))  # after the flush, hand it over
@@ -99,10 +92,9 @@ class LogWriter:
     def _state_work(self) -> None:
         while (directory := self._state_queue.get()) is not _STOP:
             with self._state_lock:
-                pending = self._states.pop(directory, None)
-            if pending is not None:
-                payload, write = pending
-                self._guarded(write, (directory, payload))
+                state = self._states.pop(directory, None)
+            if state is not None:
+                self._guarded(state.write, (directory,))
 
     def close(self) -> None:
         """Close every logger: their files are complete when this returns.
@@ -131,17 +123,12 @@ class LogWriter:
             func, args = item
             func(*args)
 
-    def _start(self, trial: Trial, logdir: str, truncate_to: int | None) -> None:
-        make_dir(logdir)
-        if truncate_to is not None:
-            from tune_core.loggers import truncate_trial_logs
-
-            _remove_partial_checkpoints(logdir)
-            try:
-                truncate_trial_logs(logdir, truncate_to)
-            except Exception as exc:
-                log.error("could not cut the logs of %s back to iteration %d: %r", trial.name, truncate_to, exc)
-        self._each("on_trial_start", trial)
+    def _start(self, trial: Trial, logdir: str, restart_from: int | None) -> None:
+        self._storage.make_trial_dir(logdir)
+        if restart_from is not None:
+            self._storage.prepare_restart(logdir)
+            self._each("on_trial_restart", trial.view, restart_from)
+        self._each("on_trial_start", trial.view)
 
     def _guarded(self, func: Callable[..., None], args: tuple[Any, ...]) -> None:
         try:
@@ -150,11 +137,12 @@ class LogWriter:
             log.error("%s failed: %r", getattr(func, "__name__", func), exc)
 
     def _results(self, trial: Trial, results: list[dict[str, Any]]) -> None:
+        view = trial.view
         for logger in list(self._loggers):
-            write: Callable[[Trial, dict[str, Any]], None] = logger.on_trial_result
+            write = logger.on_trial_result
             try:
                 for result in results:
-                    write(trial, result)
+                    write(view, result)
             except Exception as exc:
                 self._drop(logger, "on_trial_result", exc)
 
@@ -166,6 +154,7 @@ class LogWriter:
                 self._drop(logger, method, exc)
 
     def _drop(self, logger: TrialLogger, method: str, exc: Exception) -> None:
-        log.error("logger %s failed in %s and is now off: %r", type(logger).__name__, method, exc)
+        log.error("%s failed in %s.%s and is now off: %r", describe("logger", logger),
+                  type(logger).__name__, method, exc)
         if logger in self._loggers:
             self._loggers.remove(logger)

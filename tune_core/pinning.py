@@ -1,96 +1,77 @@
 """Share a large object with every trial: ``pin_in_object_store(obj)`` / ``get_pinned_object(handle)``.
 
-The object is pickled once (protocol 5, its large buffers stored out of band) into a file in shared
-memory (``/dev/shm`` where there is one). A worker maps that file and unpickles it once; numpy
-arrays then point straight into the shared pages, read-only, so N trials on M workers cost one copy
-in memory, not N. The files go away when the driver exits.
+Pinning keeps the object in the driver under a small string handle. The executor makes it available
+where the trials run, each in its own way: the local executor writes it once to shared memory and its
+workers map it (numpy arrays become read-only views of the shared pages, so N trials on M workers
+cost one copy, not N); a Ray executor would put it in Ray's object store; threads simply share it.
+On the trial's side ``get_pinned_object`` looks in this process first, then asks the resolver its
+executor installed (``set_pin_resolver``), and keeps what it got: each object loads once per process.
 """
 
 from __future__ import annotations
 
-import atexit
-import mmap
-import os
 import pickle
-import shutil
-import struct
-import tempfile
+import threading
 import uuid
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from tune_core.errors import TuneError
 
-__all__ = ["PREFIX", "get_pinned_object", "pin_in_object_store"]
+__all__ = ["PREFIX", "get_pinned_object", "pin_in_object_store", "pinned_objects", "set_pin_resolver"]
 
 PREFIX = "tune_core.PinnedObject:"
-_HEADER = struct.Struct("<QQ")  # pickle length, buffer count
-_ALIGN = 64
 
-_loaded: dict[str, Any] = {}
-_store_dir: str | None = None
-
-
-def _store() -> str:
-    global _store_dir
-    if _store_dir is None:
-        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-        _store_dir = tempfile.mkdtemp(prefix=f"tune_core_pins_{os.getpid()}_", dir=base)
-        atexit.register(shutil.rmtree, _store_dir, True)
-    return _store_dir
+#: Pinned in this process (the driver), or loaded here (a trial's process), by handle.
+_objects: dict[str, Any] = {}
+_pinned: dict[str, Any] = {}
+_resolver: Callable[[str], Any] | None = None
+_lock = threading.Lock()
 
 
 def pin_in_object_store(obj: Any) -> str:
-    """Store ``obj`` once for every trial of this driver; returns a small string handle.
+    """Keep ``obj`` for every trial of this driver; returns a small string handle.
 
     The handle can be captured in a trainable's closure or put in a config.
+
+    Raises:
+        TuneError: the object cannot be pickled, so no executor could ship it to a trial.
     """
-    buffers: list[pickle.PickleBuffer] = []
-    try:
-        data = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    try:  # Large buffers (numpy arrays) are not copied by this check: they stay out of band.
+        pickle.dumps(obj, protocol=5, buffer_callback=lambda buffer: None)
     except Exception as exc:
         raise TuneError(f"pin_in_object_store: the object cannot be pickled: {exc}") from exc
-    path = os.path.join(_store(), uuid.uuid4().hex + ".pin")
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(_HEADER.pack(len(data), len(buffers)))
-        raws = [b.raw() for b in buffers]
-        for raw in raws:
-            f.write(struct.pack("<Q", raw.nbytes))
-        f.write(data)
-        for raw in raws:
-            f.write(b"\0" * (-f.tell() % _ALIGN))
-            f.write(raw)
-    os.replace(tmp, path)
-    handle = PREFIX + path
-    _loaded[handle] = obj
+    handle = PREFIX + uuid.uuid4().hex
+    _pinned[handle] = obj
+    _objects[handle] = obj
     return handle
 
 
+def pinned_objects() -> Mapping[str, Any]:
+    """Every object this driver pinned, by handle, in the order pinned (for executors to publish)."""
+    return MappingProxyType(_pinned)
+
+
+def set_pin_resolver(resolver: Callable[[str], Any] | None) -> None:
+    """Install how this process fetches a pinned object it does not hold (trial side of an executor)."""
+    global _resolver
+    _resolver = resolver
+
+
 def get_pinned_object(handle: str) -> Any:
-    """The object behind ``handle``; loaded once per process, its large buffers shared read-only."""
-    obj = _loaded.get(handle)
-    if obj is not None or handle in _loaded:
-        return obj
+    """The object behind ``handle``; fetched once per process."""
+    try:
+        return _objects[handle]
+    except (KeyError, TypeError):
+        pass
     if not isinstance(handle, str) or not handle.startswith(PREFIX):
         raise TuneError(f"get_pinned_object: {handle!r} is not a handle from pin_in_object_store()")
-    path = handle[len(PREFIX):]
-    try:
-        with open(path, "rb") as f:
-            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except OSError as exc:
-        raise TuneError(f"get_pinned_object: the pinned object at {path} is gone (did its driver exit?)") from exc
-    view = memoryview(mapped)
-    length, count = _HEADER.unpack_from(view, 0)
-    offset = _HEADER.size
-    sizes = [struct.unpack_from("<Q", view, offset + 8 * i)[0] for i in range(count)]
-    offset += 8 * count
-    data = view[offset: offset + length]
-    offset += length
-    buffers = []
-    for size in sizes:
-        offset += -offset % _ALIGN
-        buffers.append(view[offset: offset + size])
-        offset += size
-    obj = pickle.loads(data, buffers=buffers)
-    _loaded[handle] = obj
+    with _lock:
+        if handle in _objects:
+            return _objects[handle]
+        if _resolver is None:
+            raise TuneError(f"get_pinned_object: no object is pinned as {handle!r} here (was it pinned "
+                            "by another driver, or has its driver exited?)")
+        obj = _objects[handle] = _resolver(handle)
     return obj

@@ -2,19 +2,21 @@
 result to loggers, searcher and scheduler, and apply the scheduler's decisions.
 
 Time comes from the executor's clock, never from ``time`` directly, so a simulated executor with a
-virtual clock drives the same loop.
+virtual clock drives the same loop. Everything the run keeps goes through the driver's storage
+(``tune_core.storage``); the executor may run trials anywhere.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tune_core.checkpoints import Checkpoint
+from tune_core.checkpoints import rank as checkpoint_rank
+from tune_core.checkpoints import retain as retain_checkpoints
 from tune_core.commands import AddTrial, Command, CommandQueue, StopTrial
 from tune_core.errors import TuneError
 from tune_core.interfaces import (
@@ -34,16 +36,21 @@ from tune_core.interfaces import (
     TrialResults,
     TrialRunnerView,
     TrialScheduler,
+    TrialView,
 )
 from tune_core.logwriter import LogWriter
-from tune_core.registry import get_trainable
+from tune_core.plugins.provenance import wrong_return
 from tune_core.resources import Resources
+from tune_core.result import node_identity
+from tune_core.storage import TrialStorage
+from tune_core.trainable_registry import get_trainable
 from tune_core.trial import ERROR, PAUSED, PENDING, RUNNING, TERMINATED, Trial, trial_dirname
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from tune_core.experiment import Experiment
+    from tune_core.plugins.observers import Observers
 
 __all__ = ["TrialRunner"]
 
@@ -53,6 +60,8 @@ FLUSH_INTERVAL_S = 2.0
 #: experiment_state.json is written at most this often (and at the end of the run).
 STATE_INTERVAL_S = 0.5
 _LIVE = frozenset((PENDING, RUNNING, PAUSED))
+#: The runner's own decision for a result that meets a callable stop criterion: finish normally.
+_COMPLETE = "COMPLETE"
 
 
 @dataclass
@@ -83,21 +92,28 @@ class TrialRunner(TrialRunnerView):
         executor: Executor,
         loggers: Sequence[TrialLogger] = (),
         reporter: Any = None,
-        observers: Any = None,
+        observers: Observers | None = None,
         logdirs: Sequence[str] = (),
         max_pending_trials: int | None = None,
         experiments: Sequence[Experiment] = (),
+        storage: TrialStorage | None = None,
     ):
+        from tune_core.plugins.observers import Observers
+
         self._search_alg = search_alg
         self._scheduler = scheduler
         self._executor = executor
-        self._logs = LogWriter(loggers)
+        self._storage = storage or TrialStorage()
+        self._logs = LogWriter(loggers, self._storage)
         self._reporter = reporter
-        self._observers = observers
+        self._observers = observers or Observers()
         self._logdirs = list(logdirs)
         self._total = executor.total_resources()
+        if not isinstance(self._total, Resources):
+            raise wrong_return("executor", executor, "total_resources", self._total, "a tune_core.interfaces.Resources")
         self._used = _Usage()
         self._trials: list[Trial] = []
+        self._views: list[TrialView] = []
         self._by_id: dict[str, Trial] = {}
         self._live: dict[str, Trial] = {}
         self._commands = CommandQueue()
@@ -107,25 +123,30 @@ class TrialRunner(TrialRunnerView):
         self._clock: Callable[[], float] = executor.clock
         self._last_flush = self._clock()
         self._taken_names: dict[str, set[str]] = {}
-        self._on_disk: dict[str, set[str]] = {}
         self._preexisting: dict[str, set[str]] = {}
         self._experiments = list(experiments)
         self._state_dirty = True
         self._last_state = -STATE_INTERVAL_S
         self._interrupted = False
+        #: The result batch being processed: [trial, results, logged, processed] (see ``_log_batch``).
+        self._batch: list[Any] | None = None
 
-    # --- TrialRunnerView ---------------------------------------------------------------------
-    def get_trials(self) -> list[Trial]:
-        return self._trials
+    # --- TrialRunnerView: what schedulers read ---------------------------------------------------
+    def get_trials(self) -> list[TrialView]:
+        return self._views
 
-    def get_trial(self, trial_id: str) -> Trial | None:
-        """The trial with this id (ids are stable for the life of the experiment, across resumes)."""
+    def get_trial(self, trial_id: str) -> TrialView | None:
+        trial = self._by_id.get(trial_id)
+        return None if trial is None else trial.view
+
+    def trial_by_id(self, trial_id: str) -> Trial | None:
+        """The runner's own trial with this id (ids are stable across resumes)."""
         return self._by_id.get(trial_id)
 
-    def trials_with_status(self, *statuses: str) -> list[Trial]:
+    def trials_with_status(self, *statuses: str) -> list[TrialView]:
         if _LIVE.issuperset(statuses):
-            return [t for t in self._live.values() if t.status in statuses]
-        return [t for t in self._trials if t.status in statuses]
+            return [t.view for t in self._live.values() if t.status in statuses]
+        return [t.view for t in self._trials if t.status in statuses]
 
     def has_resources(self, resources: Resources) -> bool:
         total, used = self._total, self._used
@@ -137,6 +158,69 @@ class TrialRunner(TrialRunnerView):
             if used.custom.get(key, 0.0) + amount > total.custom.get(key, 0.0) + 1e-9:
                 return False
         return self._executor.fits(resources)
+
+    # --- TrialRunnerView: what schedulers do -----------------------------------------------------
+    def _own(self, trial: TrialView | Trial, what: str) -> Trial:
+        own = trial._trial if isinstance(trial, TrialView) else trial
+        if not isinstance(own, Trial) or self._by_id.get(own.trial_id) is not own:
+            raise TuneError(f"{what}: {trial!r} is not a trial of this run")
+        return own
+
+    def pause_trial(self, trial: TrialView | Trial) -> None:
+        own = self._own(trial, "pause_trial")
+        if own.status == RUNNING:
+            self._pause(own)
+        elif own.status == PENDING:
+            own.status = PAUSED
+            self._state_dirty = True
+
+    def stop_trial(self, trial: TrialView | Trial) -> None:
+        """Stop a trial on the loop's own thread (a scheduler, a searcher); other threads send
+        ``request(StopTrial(trial_id))``."""
+        own = self._own(trial, "stop_trial")
+        if own.status == RUNNING:
+            self._log_batch(own)
+            self._executor.stop_trial(own.trial_id)
+            self._search_alg.on_trial_complete(own.trial_id, own.last_result)
+            self._scheduler.on_trial_remove(self, own.view)
+            self._finish(own, TERMINATED)
+        elif own.status in (PENDING, PAUSED):
+            self._scheduler.on_trial_remove(self, own.view)
+            self._finish(own, TERMINATED)
+
+    def restart_trial(self, trial: TrialView | Trial, *, from_trial: TrialView | Trial,
+                      config: Mapping[str, Any] | None = None) -> None:
+        own = self._own(trial, "restart_trial")
+        source = self._own(from_trial, "restart_trial (from_trial)")
+        if own.is_finished():
+            raise TuneError(f"restart_trial: {own.name} has ended ({own.status}); only a live trial restarts")
+        if source.checkpoint is None:
+            raise TuneError(
+                f"restart_trial: {source.name} has no checkpoint to restart {own.name} from yet; ask "
+                "for one with runner.save_trial(trial) (or set checkpoint_freq) and restart after it came"
+            )
+        if own.logdir is None:
+            own.logdir = self._make_logdir(own)
+        path = self._storage.copy_checkpoint(source.checkpoint, str(own.logdir), source.checkpoint_iteration)
+        was_running = own.status == RUNNING
+        if was_running:
+            self._log_batch(own)
+            self._executor.stop_trial(own.trial_id)
+            self._release(own, PENDING)
+        own.checkpoint, own.checkpoint_iteration = path, source.checkpoint_iteration
+        own.exploited = True  # Its logs go on: nothing is cut back when it starts.
+        if config is not None:
+            own.config = dict(config)
+            own.record_static = None
+        self._state_dirty = True
+        if was_running and self.has_resources(own.resources):
+            self._start(own)
+
+    def save_trial(self, trial: TrialView | Trial) -> bool:
+        own = self._own(trial, "save_trial")
+        if own.status != RUNNING or own.pausing:
+            return False
+        return bool(self._executor.save_trial(own.trial_id))
 
     # --- the loop -----------------------------------------------------------------------------
     def is_finished(self) -> bool:
@@ -206,43 +290,56 @@ class TrialRunner(TrialRunnerView):
     def step(self) -> None:
         self._apply_commands()
         self._add_new_trials()
-        while (trial := self._scheduler.choose_trial_to_run(self)) is not None:
-            if trial.status not in (PENDING, PAUSED) or not self.has_resources(trial.resources):
-                raise TuneError(f"scheduler {type(self._scheduler).__name__} chose {trial}, which cannot run now")
-            self._start(trial)
+        self._start_chosen()
         timeout = 0.1 if self._running else 0.01
-        for event in self._executor.poll(timeout):
+        events = self._executor.poll(timeout)
+        if type(events) is not list:
+            raise wrong_return("executor", self._executor, "poll", events, "a list of executor events")
+        for event in events:
             if isinstance(event, TrialResults):
                 self._on_results(event)
-            elif isinstance(event, TrialFinished):
-                trial = self._running.get(event.trial_id)
-                if trial is not None:
-                    self._complete(trial)
+                continue
+            trial = self._running.get(event.trial_id)
+            if trial is None:
+                continue  # A late event of a trial the runner already ended.
+            if isinstance(event, TrialFinished):
+                self._complete(trial)
             elif isinstance(event, TrialFailed):
-                trial = self._running.get(event.trial_id)
-                if trial is not None:
-                    self._on_failure(trial, event.error)
+                self._on_failure(trial, event.error)
             elif isinstance(event, TrialCheckpointed):
-                trial = self._running.get(event.trial_id)
-                if trial is not None:
-                    self._on_checkpoint(trial, event.path, event.iteration)
+                self._on_checkpoint(trial, event.checkpoint)
             elif isinstance(event, TrialPaused):
-                trial = self._running.get(event.trial_id)
-                if trial is not None:
-                    trial.extra.pop("pausing", None)
-                    self._release(trial, PAUSED)
+                trial.pausing = False
+                self._release(trial, PAUSED)
+            else:
+                raise wrong_return("executor", self._executor, "poll", event,
+                                   "TrialResults, TrialCheckpointed, TrialPaused, TrialFinished, TrialFailed")
         now = self._clock()
         if now - self._last_flush >= FLUSH_INTERVAL_S:
             self._flush()
         self._save_state()
         self._report()
 
+    def _start_chosen(self) -> None:
+        scheduler = self._scheduler
+        while (chosen := scheduler.choose_trial_to_run(self)) is not None:
+            own = chosen._trial if isinstance(chosen, TrialView) else chosen
+            if (not isinstance(own, Trial) or self._by_id.get(own.trial_id) is not own
+                    or own.status not in (PENDING, PAUSED) or not self.has_resources(own.resources)):
+                raise wrong_return("scheduler", scheduler, "choose_trial_to_run", chosen,
+                                   "None, or a PENDING or PAUSED trial of this run whose resources are free")
+            self._start(own)
+
     def _add_new_trials(self) -> None:
         pending = sum(1 for t in self._live.values() if t.status == PENDING)
-        while pending < self._max_pending and not self._search_alg.is_finished():
-            trial = self._search_alg.next_trial()
+        search = self._search_alg
+        while pending < self._max_pending and not search.is_finished():
+            trial = search.next_trial()
             if trial is None:
                 break
+            if not isinstance(trial, Trial):
+                raise wrong_return("searcher", search, "next_trial", trial,
+                                   "None, or a trial made with Experiment.make_trial")
             self.add_trial(trial)
             pending += 1
 
@@ -250,10 +347,11 @@ class TrialRunner(TrialRunnerView):
         """Add a trial (from the searcher, or from outside the loop) as PENDING."""
         self._check_fits_at_all(trial)
         self._trials.append(trial)
+        self._views.append(trial.view)
         self._by_id[trial.trial_id] = trial
         if not trial.is_finished():
             self._live[trial.trial_id] = trial
-        self._scheduler.on_trial_add(self, trial)
+        self._scheduler.on_trial_add(self, trial.view)
         self._state_dirty = True
 
     def _check_fits_at_all(self, trial: Trial) -> None:
@@ -274,21 +372,30 @@ class TrialRunner(TrialRunnerView):
 
     # --- starting ------------------------------------------------------------------------------
     def _start(self, trial: Trial) -> None:
-        truncate_to = None
-        if trial.logdir is None:
+        """Hand the trial to the executor: its first start, or a restart from its latest checkpoint."""
+        restart_from: int | None = None
+        first = trial.logdir is None
+        if first:
             trial.logdir = self._make_logdir(trial)
-            if trial.extra.pop("adopted_logdir", False):
-                truncate_to = 0  # Left by a killed attempt of this very trial: start it clean.
-        else:  # A restart: results after the checkpoint it resumes from will come again.
-            trial.fresh_logdir = False
-            truncate_to = trial.checkpoint_iteration if trial.checkpoint else 0
-            trial.num_results = min(trial.num_results, truncate_to)
+        exploited, trial.exploited = trial.exploited, False
+        if trial.adopted_logdir:  # Left by a killed attempt of this very trial: start it clean.
+            trial.adopted_logdir = False
+            restart_from = 0
+        elif not first and not exploited:  # From another trial's checkpoint, its logs go on.
+            # A restart: results after the checkpoint it resumes from will come again.
+            restart_from = trial.checkpoint_iteration if trial.checkpoint else 0
+            trial.num_results = min(trial.num_results, restart_from)
         trial.status = RUNNING
+        trial.run_count += 1
+        trial.locating = True
         self._state_dirty = True
         self._running[trial.trial_id] = trial
         self._used.add(trial.resources, +1)
-        self._logs.trial_start(trial, truncate_to)
+        self._logs.trial_start(trial, restart_from)
         stop = trial.stopping_criterion
+        restore = trial.latest_checkpoint()
+        if restore is None and trial.restore_path:
+            restore = Checkpoint(0, path=trial.restore_path)
         launch = TrialLaunch(
             trial_id=trial.trial_id,
             trainable_name=trial.trainable_name,
@@ -301,14 +408,16 @@ class TrialRunner(TrialRunnerView):
             experiment_id=trial.experiment_id,
             checkpoint_freq=trial.checkpoint_freq,
             checkpoint_at_end=trial.checkpoint_at_end,
-            restore_path=trial.checkpoint or trial.restore_path,
+            restore=restore,
         )
-        trial.location = self._executor.start_trial(launch)
-        if self._observers is not None:
-            self._observers.trial_start(trial)
+        location = self._executor.start_trial(launch)
+        if not isinstance(location, str):
+            raise wrong_return("executor", self._executor, "start_trial", location, "a str saying where it runs")
+        trial.location = location
+        self._observers.trial_start(trial.view)
 
     def _make_logdir(self, trial: Trial) -> Path:
-        """Choose the trial's directory; it is created where the trial runs and by the log writer.
+        """Choose the trial's directory in the driver's storage (created by the log writer).
 
         Names are unique within a run. Directories that were there before the run first started
         (``preexisting``, kept in the state across resumes) are never reused: such a clash gets the
@@ -317,20 +426,13 @@ class TrialRunner(TrialRunnerView):
         back. Listed once per experiment rather than looked up once per trial.
         """
         base = str(trial.experiment_dir)
-        on_disk = self._on_disk.get(base)
-        if on_disk is None:
-            try:
-                on_disk = self._on_disk[base] = set(os.listdir(base))
-            except FileNotFoundError:
-                on_disk = self._on_disk[base] = set()
+        on_disk = self._storage.names_in(base)
         taken = self._taken_names.setdefault(base, set(self._preexisting.setdefault(base, set(on_disk))))
         name = trial_dirname(trial)
         if name in taken:
             name = f"{name}_{trial.trial_id}"
         taken.add(name)
-        trial.fresh_logdir = name not in on_disk
-        if not trial.fresh_logdir:
-            trial.extra["adopted_logdir"] = True
+        trial.adopted_logdir = name in on_disk
         return Path(base, name)
 
     def set_preexisting(self, experiment_dir: str, names: set[str], claimed: set[str]) -> None:
@@ -341,7 +443,11 @@ class TrialRunner(TrialRunnerView):
     def _decision_point(self, trial: Trial) -> DecisionPoint | None:
         if callable(trial.stopping_criterion) and not isinstance(trial.stopping_criterion, dict):
             return EVERY_RESULT
-        return self._scheduler.decision_point(trial)
+        point = self._scheduler.decision_point(trial.view)
+        if point is not None and type(point) is not DecisionPoint:
+            raise wrong_return("scheduler", self._scheduler, "decision_point", point,
+                               "None or a tune_core.interfaces.DecisionPoint")
+        return point
 
     # --- results -------------------------------------------------------------------------------
     def _on_results(self, event: TrialResults) -> None:
@@ -349,83 +455,105 @@ class TrialRunner(TrialRunnerView):
         if trial is None:
             return
         results = event.results
-        for index, result in enumerate(results):
-            decision = self._process_result(trial, result)
-            if decision != CONTINUE:
-                self._logs.trial_results(trial, results[: index + 1])
-                self._apply_decision(trial, decision)
-                return
-        self._logs.trial_results(trial, results)
-        if event.waiting and not trial.extra.get("pausing"):
-            self._executor.continue_trial(trial.trial_id, self._decision_point(trial))
+        run = trial.run_count
+        batch = self._batch = [trial, results, 0, 0]
+        try:
+            for index, result in enumerate(results):
+                batch[3] = index + 1
+                decision = self._process_result(trial, result)
+                if trial.run_count != run or trial.status != RUNNING:
+                    return  # The scheduler ended or restarted this run itself; the rest is stale.
+                if decision != CONTINUE:
+                    self._log_batch(trial)
+                    self._apply_decision(trial, decision)
+                    return
+            self._log_batch(trial)
+            if event.waiting and not trial.pausing:
+                self._executor.continue_trial(trial.trial_id, self._decision_point(trial))
+        finally:
+            self._batch = None
+
+    def _log_batch(self, trial: Trial) -> None:
+        """Hand the results of ``trial`` processed so far in this batch to the log writer.
+
+        Called before anything that ends or restarts the trial's run, so its files get every result
+        it reported before the logs close or restart.
+        """
+        batch = self._batch
+        if batch is None or batch[0] is not trial or batch[3] <= batch[2]:
+            return
+        results = batch[1]
+        self._logs.trial_results(trial, results if batch[2] == 0 and batch[3] == len(results)
+                                 else results[batch[2]:batch[3]])
+        batch[2] = batch[3]
 
     def _process_result(self, trial: Trial, result: dict[str, Any]) -> str:
+        if trial.locating:
+            trial.locating = False
+            trial.location = _location(result) or trial.location
         trial.update_last_result(result)
         self._search_alg.on_trial_result(trial.trial_id, result)
-        if self._observers is not None:
-            self._observers.trial_result(trial, result)
+        self._observers.trial_result(trial.view, result)
         if result.get("done"):
             return CONTINUE  # The trial ends by itself; TrialFinished follows.
         stop = trial.stopping_criterion
         if callable(stop) and not isinstance(stop, dict) and stop(trial.trial_id, result):
             result["done"] = True
-            return "COMPLETE"
-        if trial.extra.get("pausing"):
+            return _COMPLETE
+        if trial.pausing:
             return CONTINUE  # Already asked to pause; results it sent before pausing are kept.
-        return self._scheduler.on_trial_result(self, trial, result)
+        return self._scheduler.on_trial_result(self, trial.view, result)
 
     def _apply_decision(self, trial: Trial, decision: str) -> None:
         if decision == PAUSE:
-            # The trial saves a checkpoint where it is and frees its worker; TrialPaused follows.
-            if trial.extra.get("pausing"):
-                return
-            if self._executor.pause_trial(trial.trial_id):
-                trial.extra["pausing"] = True
-                return
-            self._executor.stop_trial(trial.trial_id)
-            self._release(trial, PAUSED)
-            return
-        self._executor.stop_trial(trial.trial_id)
-        if decision == "COMPLETE":
-            self._complete(trial)
+            self._pause(trial)
         elif decision == STOP:
+            self._executor.stop_trial(trial.trial_id)
             self._search_alg.on_trial_complete(trial.trial_id, trial.last_result)
+            self._scheduler.on_trial_remove(self, trial.view)
             self._finish(trial, TERMINATED)
+        elif decision == _COMPLETE:
+            self._executor.stop_trial(trial.trial_id)
+            self._complete(trial)
         else:
-            raise TuneError(
-                f"scheduler {type(self._scheduler).__name__} returned {decision!r}; "
-                "allowed: CONTINUE, PAUSE, STOP"
-            )
+            raise wrong_return("scheduler", self._scheduler, "on_trial_result", decision, "CONTINUE, PAUSE, STOP")
 
-    def _on_checkpoint(self, trial: Trial, path: str, iteration: int) -> None:
+    def _pause(self, trial: Trial) -> None:
+        """The trial saves a checkpoint where it is and frees its slot; ``TrialPaused`` follows."""
+        if trial.pausing:
+            return
+        if self._executor.pause_trial(trial.trial_id):
+            trial.pausing = True
+            return
+        self._log_batch(trial)
+        self._executor.stop_trial(trial.trial_id)
+        self._release(trial, PAUSED)
+
+    def _on_checkpoint(self, trial: Trial, checkpoint: Checkpoint) -> None:
         """Record the trial's newest checkpoint; with ``keep_checkpoints_num``, delete the others
         except the best by ``checkpoint_score_attr`` (higher is better; ``min-<attr>`` for lower).
         The newest is always kept too: a restart needs it."""
+        path = self._storage.store_checkpoint(str(trial.logdir), checkpoint)
+        iteration = checkpoint.iteration
         trial.checkpoint, trial.checkpoint_iteration = path, iteration
         self._state_dirty = True
         keep = trial.keep_checkpoints_num
         if keep is None:
             return
-        attr, sign = trial.checkpoint_score_attr, 1.0
-        if attr.startswith("min-"):
-            attr, sign = attr[4:], -1.0
-        score = (trial.last_result or {}).get(attr)
-        rank = sign * score if isinstance(score, (int, float)) else float(iteration)
-        kept: list[tuple[float, int, str]] = trial.extra.setdefault("checkpoints", [])
-        newest = (rank, iteration, path)
-        kept.append(newest)
-        best = sorted(kept, reverse=True)[:keep]
-        survivors = best if newest in best else [*best, newest]
-        for entry in kept:
-            if entry not in survivors:
-                shutil.rmtree(entry[2], ignore_errors=True)
-        kept[:] = survivors
+        attr = trial.checkpoint_score_attr
+        score = (trial.last_result or {}).get(attr[4:] if attr.startswith("min-") else attr)
+        newest = (checkpoint_rank(score, iteration, attr), iteration, path)
+        kept = [entry for entry in trial.kept_checkpoints if entry[2] != path]
+        survivors, doomed = retain_checkpoints(kept, newest, keep)
+        for entry in doomed:
+            self._storage.delete_checkpoint(entry[2])
+        trial.kept_checkpoints = survivors
 
     # --- endings -------------------------------------------------------------------------------
     def _complete(self, trial: Trial) -> None:
         if trial.last_result is not None:
             trial.last_result["done"] = True
-        self._scheduler.on_trial_complete(self, trial, trial.last_result)
+        self._scheduler.on_trial_complete(self, trial.view, trial.last_result)
         self._search_alg.on_trial_complete(trial.trial_id, trial.last_result)
         self._finish(trial, TERMINATED)
 
@@ -433,27 +561,24 @@ class TrialRunner(TrialRunnerView):
         trial.num_failures += 1
         trial.error_message = error.strip().splitlines()[-1] if error.strip() else "unknown error"
         if trial.logdir is not None:
-            Path(trial.logdir).mkdir(parents=True, exist_ok=True)
-            path = Path(trial.logdir) / f"error_{trial.num_failures}.txt"
-            path.write_text(error)
-            trial.error_file = str(path)
-        if trial.num_failures <= trial.max_failures:
+            trial.error_file = self._storage.write_error(str(trial.logdir), trial.num_failures, error)
+        will_retry = trial.num_failures <= trial.max_failures
+        self._observers.trial_error(trial.view, error, will_retry)
+        if will_retry:
             log.warning("trial %s failed (%d/%d), restarting: %s", trial.name, trial.num_failures,
                         trial.max_failures, trial.error_message)
             self._release(trial, PENDING)
             return
-        self._scheduler.on_trial_error(self, trial)
+        self._scheduler.on_trial_error(self, trial.view)
         self._search_alg.on_trial_complete(trial.trial_id, trial.last_result, error=True)
-        if self._observers is not None:
-            self._observers.trial_error(trial, error)
         self._finish(trial, ERROR)
 
     def _release(self, trial: Trial, status: str) -> None:
-        """Take the trial off its worker but keep it live (paused, or pending a restart)."""
+        """Take the trial off its executor slot but keep it live (paused, or pending a restart)."""
         self._running.pop(trial.trial_id, None)
         self._used.add(trial.resources, -1)
         trial.status = status
-        trial.extra.pop("pausing", None)
+        trial.pausing = False
         self._state_dirty = True
         self._logs.trial_complete(trial)
 
@@ -465,22 +590,10 @@ class TrialRunner(TrialRunnerView):
             self._state_dirty = True
         self._live.pop(trial.trial_id, None)
         trial.compact()
-        if self._observers is not None:
-            self._observers.trial_complete(trial)
+        if status == TERMINATED:
+            self._observers.trial_complete(trial.view)
         if self._reporter is not None:
             self._reporter.trial_finished(trial)
-
-    def stop_trial(self, trial: Trial) -> None:
-        """Stop a trial, on the loop's own thread (a scheduler, a searcher); other threads send
-        ``request(StopTrial(trial_id))``."""
-        if trial.status == RUNNING:
-            self._executor.stop_trial(trial.trial_id)
-            self._search_alg.on_trial_complete(trial.trial_id, trial.last_result)
-            self._scheduler.on_trial_remove(self, trial)
-            self._finish(trial, TERMINATED)
-        elif trial.status in (PENDING, PAUSED):
-            self._scheduler.on_trial_remove(self, trial)
-            self._finish(trial, TERMINATED)
 
     def _flush(self) -> None:
         self._last_flush = self._clock()
@@ -502,38 +615,35 @@ class TrialRunner(TrialRunnerView):
             return
         self._last_state = now
         self._state_dirty = False
-        from tune_core.state import pack, trial_record, write_state
+        from tune_core.state import ExperimentState, pack
 
         searcher = pack(self._search_alg.save())
         scheduler = pack(self._scheduler.save())
-        by_experiment: dict[str, list[dict[str, Any]]] = {e.name: [] for e in self._experiments}
+        by_experiment: dict[str, list[Trial]] = {e.name: [] for e in self._experiments}
         for trial in self._trials:
-            records = by_experiment.get(trial.experiment_name)
-            if records is not None:
-                records.append(trial_record(trial))
+            group = by_experiment.get(trial.experiment_name)
+            if group is not None:
+                group.append(trial)
         for experiment in self._experiments:
-            payload = {
-                "experiment": experiment.name,
-                "preexisting": sorted(self._preexisting.get(str(experiment.path), ())),
-                "trainable_name": experiment.trainable_name,
-                "spec": experiment.extra_state.get("spec_pickle"),
-                "search_alg": experiment.extra_state.get("search_alg_pickle"),
-                "scheduler_obj": experiment.extra_state.get("scheduler_pickle"),
-                "searcher_state": searcher,
-                "scheduler_state": scheduler,
-                "trials": by_experiment[experiment.name],
-            }
-            self._logs.write_state_soon(str(experiment.path), payload, write_state)
+            state = ExperimentState.of_run(
+                experiment, by_experiment[experiment.name],
+                preexisting=self._preexisting.get(str(experiment.path), ()),
+                searcher_state=searcher, scheduler_state=scheduler,
+            )
+            self._logs.write_state_soon(str(experiment.path), state)
 
     def _report(self, force: bool = False, finished: bool = False) -> None:
         if self._reporter is None or not self._reporter.due(force):
             return
         from tune_core.reporter import StatusSnapshot
 
+        line = self._scheduler.debug_string()
+        if not isinstance(line, str):
+            raise wrong_return("scheduler", self._scheduler, "debug_string", line, "a str")
         self._reporter.update(
             StatusSnapshot(
                 trials=self._trials,
-                scheduler_line=self._scheduler.debug_string(),
+                scheduler_line=line,
                 used=self._used.as_resources(),
                 total=self._total,
                 logdirs=self._logdirs,
@@ -542,3 +652,11 @@ class TrialRunner(TrialRunnerView):
             ),
             force=force,
         )
+
+
+def _location(result: Mapping[str, Any]) -> str | None:
+    """``pid=1234`` for a trial on this machine, ``host pid=1234`` for one elsewhere."""
+    pid, host = result.get("pid"), result.get("hostname")
+    if pid is None:
+        return None
+    return f"pid={pid}" if host in (None, node_identity()[0]) else f"{host} pid={pid}"

@@ -5,6 +5,8 @@
 function what ``_save``/``_restore`` give a ``Trainable``: a checkpoint holds the state after the
 last reported iteration, and a restarted trial (``max_failures``, a resumed pause or experiment, a
 ``restore=`` spec key) starts from it, its next result numbered ``checkpoint_iteration + 1``.
+
+They work in every executor: each finds the trial's session through ``tune_core.runtime``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tune_core.errors import TuneError
 
 if TYPE_CHECKING:
-    from tune_core.executors.local.session import Session
+    from tune_core.runtime.session import Session
 
 __all__ = [
     "checkpoint_dir",
@@ -28,7 +30,7 @@ __all__ = [
 
 
 def _session(what: str) -> Session:
-    from tune_core.executors.local.session import current_session
+    from tune_core.runtime.session import current_session
 
     session = current_session()
     if session is None:
@@ -53,9 +55,9 @@ def checkpoint_dir() -> AbstractContextManager[str]:
         TuneError: outside a trial, or before the trial has reported a result (there is no
             iteration for the checkpoint to belong to).
     """
-    from tune_core.executors.local import checkpoints
-
-    return checkpoints.writing(_session("checkpoint_dir"))
+    session = _session("checkpoint_dir")
+    session._checkpoint_iteration("checkpoint_dir")  # Checked when called, not when entered.
+    return session.checkpoint_dir()
 
 
 def save_checkpoint(obj: Any) -> str:
@@ -63,9 +65,7 @@ def save_checkpoint(obj: Any) -> str:
 
     The same rules as ``checkpoint_dir``; ``load_checkpoint()`` returns the object on a restart.
     """
-    from tune_core.executors.local import checkpoints
-
-    return checkpoints.save_object(_session("save_checkpoint"), obj)
+    return _session("save_checkpoint").save_object(obj)
 
 
 def get_checkpoint() -> str | None:
@@ -82,13 +82,13 @@ def load_checkpoint() -> Any:
 
     ``None`` too on a first start, or when the checkpoint was written with ``checkpoint_dir``.
     """
-    restored = _session("load_checkpoint").restored
-    return None if restored is None else restored.load()
+    return _session("load_checkpoint").load_object()
 
 
 def should_checkpoint() -> bool:
-    """True when the trial's ``checkpoint_freq`` divides the last reported iteration.
+    """True when the trial's ``checkpoint_freq`` divides the last reported iteration, or the
+    scheduler asked for a checkpoint (e.g. PBT, before other trials may copy this one).
 
-    Lets a function honour the spec's ``checkpoint_freq`` the way the worker does for a class.
+    Lets a function honour the spec's ``checkpoint_freq`` the way the runtime does for a class.
     """
     return _session("should_checkpoint").should_checkpoint()

@@ -1,25 +1,23 @@
 """The class API for trainables: subclass ``Trainable`` and implement ``_setup``/``_train``/``_save``/``_restore``.
 
-A function ``f(config, reporter)`` is the other kind of trainable; the worker runs it directly (see
-``tune_core.executors.local.worker``). Both end up reporting through the same ``AutoFiller``.
+A function ``f(config, reporter)`` is the other kind of trainable. The trial runtime runs both
+(``tune_core.runtime.drivers``); both report through the same ``AutoFiller``, and both checkpoint
+through ``tune_core.checkpoints``.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
-import pickle
 import shutil
 import tempfile
-from pathlib import Path
 from typing import Any
 
+from tune_core import checkpoints
 from tune_core.errors import TuneError
 from tune_core.result import AutoFiller
 
-__all__ = ["Trainable", "check_checkpoint", "validate_trainable"]
-
-_METADATA = ".tune_metadata"
+__all__ = ["Trainable", "validate_trainable"]
 
 
 class Trainable:
@@ -27,7 +25,8 @@ class Trainable:
     ``_save``/``_restore``; ``_stop`` releases resources.
 
     ``_train`` returns a dict of metrics (``done=True`` ends the trial). ``_save(checkpoint_dir)``
-    writes files into ``checkpoint_dir`` and returns a path inside it, or returns a picklable dict.
+    writes files into ``checkpoint_dir`` and returns a path inside it (or ``None`` for the directory
+    itself), or returns a picklable dict; ``_restore`` receives that path, or the dict.
     """
 
     def __init__(self, config: dict[str, Any] | None = None, logdir: str | None = None,
@@ -77,67 +76,36 @@ class Trainable:
         return self._filler.fill(dict(result))
 
     def save(self, checkpoint_dir: str | None = None) -> str:
-        """Write a checkpoint into ``checkpoint_dir`` (a new directory under logdir by default).
+        """Write a checkpoint and return the directory to hand to ``restore``.
 
-        Returns the path to hand to ``restore``.
+        By default it goes to ``<logdir>/checkpoint_<iteration:06d>``, written under a temporary
+        name and renamed when complete; with ``checkpoint_dir`` it is written there as it is.
         """
-        target = Path(checkpoint_dir or os.path.join(self.logdir, f"checkpoint_{self.iteration}"))
-        target.mkdir(parents=True, exist_ok=True)
-        saved = self._save(str(target))
-        if isinstance(saved, dict):
-            with open(target / "checkpoint.pkl", "wb") as f:
-                pickle.dump(saved, f)
-            path = str(target / "checkpoint.pkl")
-            kind = "dict"
-        else:
-            path = str(saved) if saved else str(target)
-            kind = "path"
-        meta = {"kind": kind, "path": os.path.relpath(path, target), "filler": self._filler.state()}
-        with open(target / _METADATA, "wb") as f:
-            pickle.dump(meta, f)
-        return str(target)
+        totals = self._filler.state()
+        if checkpoint_dir is None:
+            return checkpoints.write(self.logdir, self.iteration, self._save, totals)
+        os.makedirs(checkpoint_dir, exist_ok=True)
+        draft = checkpoints.Draft(checkpoint_dir)
+        draft.take(self._save(checkpoint_dir))
+        checkpoints.finish(draft, totals)
+        return checkpoint_dir
 
     def restore(self, checkpoint_path: str) -> None:
         """Restore from a directory (or a path inside one) written by ``save``."""
-        directory = Path(checkpoint_path)
-        if not directory.is_dir():
-            directory = directory.parent
-        meta_file = directory / _METADATA
-        if not meta_file.exists():
-            raise TuneError(f"not a tune-core checkpoint (no {_METADATA}): {checkpoint_path}")
-        try:
-            with open(meta_file, "rb") as f:
-                meta = pickle.load(f)
-        except Exception as exc:
-            raise TuneError(f"corrupt checkpoint metadata in {meta_file}: {exc}") from exc
-        inner = str(directory / meta["path"])
-        if meta["kind"] == "dict":
-            with open(inner, "rb") as f:
-                self._restore(pickle.load(f))
-        else:
-            self._restore(inner)
-        self._filler.set_state(meta["filler"])
+        meta = checkpoints.read_metadata(checkpoint_path, "cannot restore")
+        self._restore(checkpoints.load_object(meta) if meta.kind == "object" else meta.path)
+        self._filler.set_state(meta.totals)
         self._filler.restart_clock()
 
     def save_to_object(self) -> bytes:
         """A checkpoint as bytes, so it can travel between processes and machines."""
         with tempfile.TemporaryDirectory(prefix="tune_ckpt_") as tmp:
-            self.save(tmp)
-            files = {}
-            for path in Path(tmp).rglob("*"):
-                if path.is_file():
-                    files[str(path.relative_to(tmp))] = path.read_bytes()
-        return pickle.dumps({"files": files})
+            return checkpoints.pack(self.save(tmp))
 
     def restore_from_object(self, blob: bytes) -> None:
-        data = pickle.loads(blob)
         tmp = tempfile.mkdtemp(prefix="tune_ckpt_")
         try:
-            for rel, content in data["files"].items():
-                path = Path(tmp, rel)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(content)
-            self.restore(tmp)
+            self.restore(checkpoints.unpack(blob, os.path.join(tmp, "checkpoint")))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -148,25 +116,6 @@ class Trainable:
     def default_resource_request(cls, config: dict[str, Any]) -> dict[str, float] | None:
         """Resources this trainable needs when the spec names none."""
         return None
-
-
-def check_checkpoint(path: str, where: str = "checkpoint") -> None:
-    """Raise ``TuneError`` naming ``path`` unless it is a complete, readable tune-core checkpoint."""
-    directory = Path(path)
-    if not directory.exists():
-        raise TuneError(f"{where}: no checkpoint at {path}")
-    if not directory.is_dir():
-        directory = directory.parent
-    meta_file = directory / _METADATA
-    try:
-        with open(meta_file, "rb") as f:
-            meta = pickle.load(f)
-        if not isinstance(meta, dict) or "filler" not in meta:
-            raise ValueError("unexpected content")
-    except FileNotFoundError:
-        raise TuneError(f"{where}: {path} is not a tune-core checkpoint (no {_METADATA})") from None
-    except Exception as exc:
-        raise TuneError(f"{where}: corrupt checkpoint at {path}: {exc}") from None
 
 
 def _positional_arity(func: Any) -> int:
@@ -192,5 +141,6 @@ def validate_trainable(name: str, obj: Any) -> None:
         return
     raise TuneError(
         f"trainable {name!r} must be a function f(config, reporter) or a Trainable subclass, "
-        f"got {type(obj).__name__}"
+        f"got {type(obj).__name__}, which no installed trainable adapter takes (`tune-core plugins` "
+        "lists the adapters)"
     )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tune_core.checkpoints import Checkpoint
+from tune_core.interfaces import ERROR, PAUSED, PENDING, RUNNING, STATUSES, TERMINATED, TrialView
 from tune_core.resources import Resources
 
 __all__ = [
@@ -26,13 +28,6 @@ __all__ = [
     "new_trial_id",
     "trial_dirname",
 ]
-
-PENDING = "PENDING"
-RUNNING = "RUNNING"
-PAUSED = "PAUSED"
-TERMINATED = "TERMINATED"
-ERROR = "ERROR"
-STATUSES = (PENDING, RUNNING, PAUSED, TERMINATED, ERROR)
 
 Stopper = Mapping[str, float] | Callable[[str, dict[str, Any]], bool]
 
@@ -89,8 +84,6 @@ class Trial:
     trial_id: str = field(default_factory=new_trial_id)
     status: str = PENDING
     logdir: Path | None = None
-    #: True while the trial's directory is new in this run: loggers need not look for earlier output.
-    fresh_logdir: bool = False
     last_result: dict[str, Any] | None = None
     num_results: int = 0
     num_failures: int = 0
@@ -103,8 +96,37 @@ class Trial:
     #: ``[min, max]`` of each numeric metric the trainable reported (a list: thousands of finished
     #: trials keep one each), for analysis without re-reading files.
     metric_analysis: dict[str, list[float]] = field(default_factory=dict)
-    #: free room for schedulers and plugins to keep per-trial notes.
-    extra: dict[str, Any] = field(default_factory=dict)
+    # --- the runner's own bookkeeping (plugins see ``view``, which has none of it) ---
+    #: the checkpoints kept for ``keep_checkpoints_num``: ``(rank, iteration, path)``.
+    kept_checkpoints: list[tuple[float, int, str]] = field(default_factory=list)
+    #: asked to pause; its ``TrialPaused`` has not come yet.
+    pausing: bool = False
+    #: the next start continues from a checkpoint another trial made (``restart_trial``), so its
+    #: logs go on rather than being cut back to the checkpoint.
+    exploited: bool = False
+    #: its directory holds output of an attempt the experiment state never recorded: cut it back.
+    adopted_logdir: bool = False
+    #: counts the trial's runs; results of an earlier run that arrive late are ignored.
+    run_count: int = 0
+    #: the location still comes from the first result of this run.
+    locating: bool = False
+    #: the parts of the state-file record that never change, built once.
+    record_static: dict[str, Any] | None = None
+    _view: TrialView | None = field(default=None, repr=False)
+
+    @property
+    def view(self) -> TrialView:
+        """The read-only view plugins get: one per trial, created on first use."""
+        view = self._view
+        if view is None:
+            view = self._view = TrialView(self)
+        return view
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The newest complete checkpoint, in the driver's storage."""
+        if self.checkpoint is None:
+            return None
+        return Checkpoint(self.checkpoint_iteration, path=self.checkpoint)
 
     @property
     def name(self) -> str:

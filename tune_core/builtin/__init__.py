@@ -14,4 +14,5 @@ BUILTIN_PLUGINS = (
     "tune_core.builtin.json_logger",
     "tune_core.builtin.csv_logger",
     "tune_core.builtin.local_executor",
+    "tune_core.builtin.thread_executor",
 )

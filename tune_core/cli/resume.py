@@ -31,24 +31,24 @@ def resume_experiments(experiment_dirs: list[str], executor_config: dict[str, An
     from tune_core.api import run_experiments
     from tune_core.experiment import Experiment
     from tune_core.logwriter import wait_for_pending_writes
-    from tune_core.registry import register_trainable
-    from tune_core.state import STATE_FILE, load_state, unpack
+    from tune_core.state import STATE_FILE, ExperimentState
+    from tune_core.trainable_registry import register_trainable
 
     wait_for_pending_writes()
     experiments, scheduler, search_alg = [], None, None
     for directory in experiment_dirs:
         if not os.path.isdir(directory):
             raise TuneError(f"cannot resume {directory}: no such experiment directory")
-        state = load_state(directory)
+        state = ExperimentState.load(directory)
         if state is None:
             raise TuneError(f"cannot resume {directory}: it holds no {STATE_FILE}")
         try:
-            spec = dict(unpack(state.get("spec")) or {})
-            scheduler = scheduler or unpack(state.get("scheduler_obj"))
-            search_alg = search_alg or unpack(state.get("search_alg"))
+            spec, saved_search, saved_scheduler = state.saved_components()
         except Exception as exc:
             raise TuneError(f"cannot resume {directory}: its saved experiment cannot be loaded here "
                             f"({type(exc).__name__}: {exc})") from exc
+        scheduler = scheduler or saved_scheduler
+        search_alg = search_alg or saved_search
         if not spec:
             raise TuneError(f"cannot resume {directory}: the state holds no experiment spec")
         name, trainable_name = spec.pop("name"), spec.pop("trainable_name")

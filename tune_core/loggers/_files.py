@@ -1,8 +1,8 @@
 """File helpers shared by the built-in loggers and ``ExperimentAnalysis``.
 
 Atomic whole-file writes, JSON encoding that never fails on a metric value, nested-dict flattening,
-repair of a half-written last line, and cutting a trial's logs back to an iteration. Nothing here keeps
-state; the loggers own their open files.
+repair of a half-written last line, and cutting a trial's files back to an iteration (each logger
+does its own, on ``on_trial_restart``). Nothing here keeps state; the loggers own their open files.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import io
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
@@ -21,7 +20,7 @@ import orjson
 from tune_core.interfaces import TrialLogger
 
 if TYPE_CHECKING:
-    from tune_core.trial import Trial
+    from tune_core.interfaces import TrialView
 
 __all__ = [
     "BUFFER_SIZE",
@@ -29,10 +28,11 @@ __all__ = [
     "FileLogger",
     "TrialFile",
     "atomic_write",
+    "cut_progress_file",
+    "cut_result_file",
     "drop_partial_last_line",
     "dumps",
     "flatten",
-    "truncate_trial_logs",
     "write_file",
 ]
 
@@ -154,52 +154,73 @@ def drop_partial_last_line(path: str | os.PathLike[str]) -> None:
         return
 
 
-def _keep_json_line(line: bytes, iteration: int) -> bool:
+def _iteration_of_json(line: bytes) -> float | None:
     try:
         value = orjson.loads(line).get("training_iteration")
     except (orjson.JSONDecodeError, AttributeError):
-        return False
-    return isinstance(value, (int, float)) and value <= iteration
+        return None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _keep_csv_row(row: list[str], col: int, iteration: int) -> bool:
+def _iteration_of_row(row: list[str], col: int) -> float | None:
     try:
-        return float(row[col]) <= iteration
+        return float(row[col])
     except (IndexError, ValueError):
-        return False
+        return None
 
 
-def truncate_trial_logs(logdir: str | os.PathLike[str], iteration: int) -> None:
-    """Cut ``result.json`` and ``progress.csv`` back to results with ``training_iteration <= iteration``.
+def _tail_start(iterations: list[float | None], iteration: int) -> int:
+    """Where the tail to drop starts: the results at the end past ``iteration`` (or unreadable).
 
-    For a trial restored from the checkpoint taken at ``iteration``: results it reported after that
-    checkpoint will be reported again, so they must not stay on disk twice. Half-written lines go too.
-    Call it while no logger has the trial's files open (before ``on_trial_start``).
+    Only the end of a log is cut: it holds what the trial reported after the checkpoint it now
+    restarts from. Earlier lines stay, even with higher iterations (a trial that continued from
+    another trial's checkpoint logged those before).
     """
-    root = Path(logdir)
-    result = root / RESULT_FILE
-    if result.exists():
-        with open(result, "rb") as fh:
-            lines: Iterable[bytes] = [
-                ln for ln in fh if ln.endswith(b"\n") and _keep_json_line(ln, iteration)
-            ]
-        atomic_write(result, b"".join(lines))
-    progress = root / PROGRESS_FILE
-    if progress.exists():
-        with open(progress, newline="", encoding="utf-8") as fh:
+    keep = len(iterations)
+    while keep > 0:
+        value = iterations[keep - 1]
+        if value is not None and value <= iteration:
+            break
+        keep -= 1
+    return keep
+
+
+def cut_result_file(path: str | os.PathLike[str], iteration: int) -> None:
+    """Cut ``result.json`` back to ``iteration``: drop the lines at its end reported after it.
+
+    Half-written lines go too. Call it while the file is not open for appending.
+    """
+    try:
+        with open(path, "rb") as fh:
+            lines = fh.read().splitlines(keepends=True)
+    except FileNotFoundError:
+        return
+    complete = [line for line in lines if line.endswith(b"\n")]
+    keep = _tail_start([_iteration_of_json(line) for line in complete], iteration)
+    if keep != len(lines):
+        atomic_write(path, b"".join(complete[:keep]))
+
+
+def cut_progress_file(path: str | os.PathLike[str], iteration: int) -> None:
+    """Cut ``progress.csv`` back to ``iteration`` as ``cut_result_file`` does ``result.json``."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
             text = fh.read()
-        if text and not text.endswith("\n"):
-            text = text[: text.rfind("\n") + 1]
-        rows = list(csv.reader(io.StringIO(text)))
-        if not rows:
-            return
-        header = rows[0]
-        col = header.index("training_iteration") if "training_iteration" in header else -1
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(r for r in rows[1:] if col < 0 or _keep_csv_row(r, col, iteration))
-        atomic_write(progress, out.getvalue().encode("utf-8"))
+    except FileNotFoundError:
+        return
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return
+    header, body = rows[0], rows[1:]
+    col = header.index("training_iteration") if "training_iteration" in header else -1
+    keep = len(body) if col < 0 else _tail_start([_iteration_of_row(r, col) for r in body], iteration)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(body[:keep])
+    atomic_write(path, out.getvalue().encode("utf-8"))
 
 
 class AppendBuffer:
@@ -272,6 +293,8 @@ class FileLogger(TrialLogger, Generic[F]):
 
     Thousands of paused trials must not run the driver out of file descriptors: the file opened
     longest ago is closed (after flushing) and reopened in append mode when its trial reports again.
+    A trial's first start in a run finds a new directory unless ``on_trial_restart`` came first (or
+    the trial started before in this run), so a new trial costs no look at what is on disk.
     """
 
     max_open_files: int = 256
@@ -279,26 +302,43 @@ class FileLogger(TrialLogger, Generic[F]):
     def __init__(self) -> None:
         self._files: dict[str, F] = {}
         self._open: OrderedDict[str, F] = OrderedDict()
+        #: Trials started before in this run, or restarting: their files may exist already.
+        self._known: set[str] = set()
 
-    def _start(self, trial: Trial) -> F:
+    def _start(self, trial: TrialView, fresh: bool) -> F:
         """Create the trial's file state (first start or restart); the subclass writes headers etc."""
         raise NotImplementedError
 
-    def on_trial_start(self, trial: Trial) -> None:
-        old = self._files.pop(trial.trial_id, None)
-        if old is not None:
-            self._open.pop(trial.trial_id, None)
-            old.close()
-        self._files[trial.trial_id] = self._start(trial)
+    def _cut(self, trial: TrialView, iteration: int) -> None:
+        """Cut the trial's file back to ``iteration`` (its results after it will come again)."""
+        raise NotImplementedError
 
-    def _ready(self, trial: Trial) -> F:
+    def on_trial_restart(self, trial: TrialView, iteration: int) -> None:
+        self._close(trial.trial_id)
+        self._known.add(trial.trial_id)
+        self._cut(trial, iteration)
+
+    def on_trial_start(self, trial: TrialView) -> None:
+        self._close(trial.trial_id)
+        trial_id = trial.trial_id
+        fresh = trial_id not in self._known
+        self._known.add(trial_id)
+        self._files[trial_id] = self._start(trial, fresh)
+
+    def _close(self, trial_id: str) -> None:
+        old = self._files.pop(trial_id, None)
+        if old is not None:
+            self._open.pop(trial_id, None)
+            old.close()
+
+    def _ready(self, trial: TrialView) -> F:
         """The trial's file, opened (and started, if the runner skipped ``on_trial_start``)."""
         state = self._files.get(trial.trial_id)
         if state is None:
             if trial.logdir is None:
                 raise ValueError(f"trial {trial.trial_id} has no logdir; call on_trial_start first")
-            self.on_trial_start(trial)
-            state = self._files[trial.trial_id]
+            self._known.add(trial.trial_id)
+            self._files[trial.trial_id] = state = self._start(trial, False)
         if state.fh is None:
             state.open()
             self._open[trial.trial_id] = state
@@ -306,11 +346,8 @@ class FileLogger(TrialLogger, Generic[F]):
                 self._open.popitem(last=False)[1].close()
         return state
 
-    def on_trial_complete(self, trial: Trial) -> None:
-        self._open.pop(trial.trial_id, None)
-        state = self._files.pop(trial.trial_id, None)
-        if state is not None:
-            state.close()
+    def on_trial_complete(self, trial: TrialView) -> None:
+        self._close(trial.trial_id)
 
     def flush(self) -> None:
         for state in self._open.values():

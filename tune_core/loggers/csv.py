@@ -20,12 +20,13 @@ from tune_core.loggers._files import (
     FileLogger,
     TrialFile,
     atomic_write,
+    cut_progress_file,
     drop_partial_last_line,
     flatten,
 )
 
 if TYPE_CHECKING:
-    from tune_core.trial import Trial
+    from tune_core.interfaces import TrialView
 
 __all__ = ["CSVLogger"]
 
@@ -183,11 +184,14 @@ def _size(path: str) -> int:
 class CSVLogger(FileLogger[_ProgressFile]):
     """Appends every result to the trial's ``progress.csv``, config included as ``config/<key>`` columns."""
 
-    def _start(self, trial: Trial) -> _ProgressFile:
+    def _start(self, trial: TrialView, fresh: bool) -> _ProgressFile:
         path = os.path.join(os.fspath(trial.logdir or "."), PROGRESS_FILE)
-        return _ProgressFile(path, trial.config, trial.fresh_logdir)
+        return _ProgressFile(path, trial.config, fresh)
 
-    def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> None:
+    def _cut(self, trial: TrialView, iteration: int) -> None:
+        cut_progress_file(os.path.join(os.fspath(trial.logdir or "."), PROGRESS_FILE), iteration)
+
+    def on_trial_result(self, trial: TrialView, result: dict[str, Any]) -> None:
         state = self._ready(trial)
         if trial.config is not state.config:
             state.set_config(trial.config)

@@ -17,13 +17,14 @@ from tune_core.loggers._files import (
     FileLogger,
     TrialFile,
     atomic_write,
+    cut_result_file,
     drop_partial_last_line,
     dumps,
     write_file,
 )
 
 if TYPE_CHECKING:
-    from tune_core.trial import Trial
+    from tune_core.interfaces import TrialView
 
 __all__ = ["JsonLogger"]
 
@@ -56,15 +57,18 @@ class JsonLogger(FileLogger[_ResultFile]):
     never stops a trial. Lines are buffered and reach the disk on ``flush()`` and when a trial ends.
     """
 
-    def _start(self, trial: Trial) -> _ResultFile:
+    def _start(self, trial: TrialView, fresh: bool) -> _ResultFile:
         logdir = os.fspath(trial.logdir or ".")  # str paths: a trial start is on the hot path
-        write_params(logdir, trial.config, fresh=trial.fresh_logdir)
+        write_params(logdir, trial.config, fresh=fresh)
         path = os.path.join(logdir, RESULT_FILE)
-        if not trial.fresh_logdir:
+        if not fresh:
             drop_partial_last_line(path)  # a restarted trial appends after whatever survived a crash
         return _ResultFile(path, trial.config)
 
-    def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> None:
+    def _cut(self, trial: TrialView, iteration: int) -> None:
+        cut_result_file(os.path.join(os.fspath(trial.logdir or "."), RESULT_FILE), iteration)
+
+    def on_trial_result(self, trial: TrialView, result: dict[str, Any]) -> None:
         state = self._ready(trial)
         fh = state.fh
         assert fh is not None

@@ -5,8 +5,10 @@ For plugin authors:
     ``tune_core.plugins.hookspecs``: every hook, with its signature and an example.
     ``tune_core.plugins.testing``: an opt-in pytest plugin (``pytest_plugins = ["tune_core.plugins.testing"]``).
 
-Internal (used by the runner and the CLI): ``manager`` (loading), ``registry`` (lookups by name),
-``observers`` (calling ``tune_on_*`` hooks), ``listing`` (``tune-core plugins``), ``errors`` (wording).
+Every module a plugin may import is in ``PUBLIC_MODULES``; a test keeps the in-repo plugins and the
+framework adapters to it. Internal (used by the runner and the CLI): ``kinds`` (the table of plugin
+kinds), ``manager`` (loading), ``registry`` (lookups by name), ``provenance`` (which plugin is at
+fault), ``observers`` (calling ``tune_on_*`` hooks), ``listing`` (``tune-core plugins``), ``errors``.
 """
 
 from tune_core.plugins.hookspecs import PROJECT, hookimpl
@@ -24,6 +26,7 @@ from tune_core.plugins.types import (
 
 __all__ = [
     "PROJECT",
+    "PUBLIC_MODULES",
     "ExecutorSpec",
     "LoggerSpec",
     "PluginSource",
@@ -35,3 +38,18 @@ __all__ = [
     "hookimpl",
     "lazy",
 ]
+
+#: The modules a plugin may import: the contracts, the plugin API, the trial runtime (for executors),
+#: the search-space types (for searchers), the test kits, and the user's API.
+PUBLIC_MODULES = (
+    "tune_core",
+    "tune_core.interfaces",
+    "tune_core.plugins",
+    "tune_core.plugins.hookspecs",
+    "tune_core.plugins.testing",
+    "tune_core.runtime",
+    "tune_core.search",
+    "tune_core.search.sample",
+    "tune_core.testing",
+    "tune_core.util",
+)

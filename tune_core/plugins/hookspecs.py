@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from tune_core.plugins.kinds import KINDS
+
 if TYPE_CHECKING:
     from tune_core.experiment import Experiment
+    from tune_core.interfaces import TrialView
     from tune_core.plugins.types import (
         ExecutorSpec,
         LoggerSpec,
@@ -24,7 +27,6 @@ if TYPE_CHECKING:
         SearcherSpec,
         TrainableAdapterSpec,
     )
-    from tune_core.trial import Trial
 
 __all__ = [
     "PROJECT",
@@ -50,14 +52,8 @@ _hookspec = pluggy.HookspecMarker(PROJECT)
 #: Marks a function in a plugin module as the implementation of the hook of the same name.
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-#: Registration hook -> the kind of thing it registers, as used in messages and ``available(kind)``.
-REGISTRATION_HOOKS = {
-    "tune_schedulers": "scheduler",
-    "tune_searchers": "searcher",
-    "tune_loggers": "logger",
-    "tune_executors": "executor",
-    "tune_trainable_adapters": "trainable-adapter",
-}
+#: Registration hook -> the kind of thing it registers (from the one table, ``plugins/kinds.py``).
+REGISTRATION_HOOKS = {kind.hook: kind.name for kind in KINDS.values()}
 
 
 # --- registration hooks -------------------------------------------------------------------------
@@ -220,13 +216,14 @@ def tune_on_experiment_start(experiments: list[Experiment]) -> None:
 
 
 @_hookspec
-def tune_on_trial_start(trial: Trial) -> None:
+def tune_on_trial_start(trial: TrialView) -> None:
     """A trial has been handed to the executor.
 
-    Fires on the first start and again when a paused or restored trial runs again.
+    Fires on the first start and again on every restart: a retried failure, a paused trial that
+    resumes, a trial restarted from another trial's checkpoint, a resumed experiment.
 
     Args:
-        trial: the trial; ``trial.logdir`` exists.
+        trial: a read-only view of the trial (``tune_core.interfaces.TrialView``).
 
     Example:
         .. code-block:: python
@@ -242,14 +239,15 @@ def tune_on_trial_start(trial: Trial) -> None:
 
 
 @_hookspec
-def tune_on_trial_result(trial: Trial, result: dict[str, Any]) -> None:
-    """A trial reported a result (after the scheduler decided on it and the loggers wrote it).
+def tune_on_trial_result(trial: TrialView, result: dict[str, Any]) -> None:
+    """A trial reported a result. Fires for every result, in order, before the scheduler decides
+    on it (so also for the result on which a scheduler stops the trial).
 
-    Fires for every result, so keep it fast; the runner skips the call entirely when no plugin
-    implements it. Do not change ``result``.
+    Keep it fast; the runner skips the call entirely when no plugin implements it. Do not change
+    ``result``.
 
     Args:
-        trial: the trial that reported.
+        trial: the trial that reported (a read-only view).
         result: the result, with the auto-filled fields (``training_iteration``, ...).
 
     Example:
@@ -267,11 +265,13 @@ def tune_on_trial_result(trial: Trial, result: dict[str, Any]) -> None:
 
 
 @_hookspec
-def tune_on_trial_complete(trial: Trial) -> None:
-    """A trial finished normally: its trainable ended, it met a stop criterion or was stopped.
+def tune_on_trial_complete(trial: TrialView) -> None:
+    """A trial ended as ``TERMINATED``: its trainable ended, it met a stop criterion, or a scheduler
+    or the user stopped it. Never fires for a trial that ends in ``ERROR`` (see
+    ``tune_on_trial_error``).
 
     Args:
-        trial: the trial; ``trial.last_result`` holds its final result.
+        trial: a read-only view; ``trial.last_result`` holds its final result.
 
     Example:
         .. code-block:: python
@@ -287,12 +287,16 @@ def tune_on_trial_complete(trial: Trial) -> None:
 
 
 @_hookspec
-def tune_on_trial_error(trial: Trial, error: str) -> None:
+def tune_on_trial_error(trial: TrialView, error: str, will_retry: bool) -> None:
     """A trial failed (raised, or its process died). Fires on every failure, retried or not.
 
+    With ``will_retry`` the trial goes back to ``PENDING`` and restarts from its latest checkpoint
+    (``max_failures``); without it, the trial is now ``ERROR``.
+
     Args:
-        trial: the trial that failed.
+        trial: a read-only view of the trial that failed.
         error: the traceback or the reason, as text.
+        will_retry: whether the trial will be restarted.
 
     Example:
         .. code-block:: python
@@ -300,21 +304,22 @@ def tune_on_trial_error(trial: Trial, error: str) -> None:
             from tune_core.plugins import hookimpl
 
             @hookimpl
-            def tune_on_trial_error(trial, error):
-                print("failed", trial.trial_id, error.splitlines()[-1])
+            def tune_on_trial_error(trial, error, will_retry):
+                print("failed", trial.trial_id, error.splitlines()[-1], "(retrying)" if will_retry else "")
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 ``will_retry``; fires on every failure, not only the last.
     """
 
 
 @_hookspec
-def tune_on_experiment_end(trials: list[Trial]) -> None:
+def tune_on_experiment_end(trials: list[TrialView]) -> None:
     """The run has ended; every trial is TERMINATED or ERROR (or the run was interrupted).
 
     Fires once per ``run_experiments`` call, after loggers are closed and state is saved.
 
     Args:
-        trials: every trial of the run.
+        trials: read-only views of every trial of the run.
 
     Example:
         .. code-block:: python

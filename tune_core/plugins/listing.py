@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tune_core.plugins.kinds import KINDS
 from tune_core.plugins.manager import TunePluginManager
 from tune_core.plugins.observers import OBSERVER_HOOKS
-from tune_core.plugins.registry import KINDS, records
+from tune_core.plugins.registry import records
 from tune_core.plugins.types import PluginSource
 
 __all__ = ["PluginInfo", "list_plugins", "to_json"]

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from tune_core.errors import TuneError, closest, unknown_name_error
 from tune_core.plugins.errors import PluginError, add_note, conflict_error, describe_exception
+from tune_core.plugins.kinds import KINDS, Kind, kind_of
 from tune_core.plugins.manager import TunePluginManager, get_plugin_manager
+from tune_core.plugins.provenance import remember
 from tune_core.plugins.types import (
-    ExecutorSpec,
     LazyFactory,
     LoggerSpec,
     PluginSpec,
     Registered,
-    SchedulerSpec,
-    SearcherSpec,
-    TrainableAdapterSpec,
     check_name,
 )
 
@@ -39,33 +37,22 @@ __all__ = [
     "DEFAULT_EXECUTOR",
     "DEFAULT_SCHEDULER",
     "DEFAULT_SEARCHER",
-    "KINDS",
-    "Kind",
     "adapt_trainable",
     "available",
+    "build",
     "get_executor",
     "get_logger",
     "get_scheduler",
     "get_searcher",
     "instantiate",
     "logger_specs",
+    "lookup",
     "records",
 ]
 
-DEFAULT_SCHEDULER = "fifo"
-DEFAULT_SEARCHER = "basic"
-DEFAULT_EXECUTOR = "local"
-
-Kind = Literal["scheduler", "searcher", "logger", "executor", "trainable-adapter"]
-
-#: kind -> (registration hook, record type it must yield)
-KINDS: dict[Kind, tuple[str, type[PluginSpec]]] = {
-    "scheduler": ("tune_schedulers", SchedulerSpec),
-    "searcher": ("tune_searchers", SearcherSpec),
-    "logger": ("tune_loggers", LoggerSpec),
-    "executor": ("tune_executors", ExecutorSpec),
-    "trainable-adapter": ("tune_trainable_adapters", TrainableAdapterSpec),
-}
+DEFAULT_SCHEDULER = KINDS["scheduler"].default
+DEFAULT_SEARCHER = KINDS["searcher"].default
+DEFAULT_EXECUTOR = KINDS["executor"].default
 
 
 def records(kind: Kind, pm: TunePluginManager | None = None) -> list[Registered[Any]]:
@@ -75,7 +62,7 @@ def records(kind: Kind, pm: TunePluginManager | None = None) -> list[Registered[
     (warning, or ``PluginError`` when strict) and contributes nothing.
     """
     pm = pm or get_plugin_manager()
-    hook_name, spec_type = KINDS[kind]
+    hook_name, spec_type = KINDS[kind].hook, KINDS[kind].record
     found: list[Registered[Any]] = []
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         source = pm.source_of(impl.plugin_name)
@@ -123,7 +110,7 @@ def available(kind: Kind, pm: TunePluginManager | None = None) -> dict[str, Regi
     return {name: regs[0] for name, regs in sorted(by_name.items())}
 
 
-def _lookup(kind: Kind, name: str) -> Registered[Any]:
+def lookup(kind: Kind, name: str) -> Registered[Any]:
     if not isinstance(name, str):
         raise TuneError(f"a {kind} name must be a string, got {name!r}")
     found = available(kind)
@@ -166,14 +153,16 @@ def instantiate(reg: Registered[Any], /, **config: Any) -> Any:
     """Call a record's factory with ``config``, checking the arguments and the product's type.
 
     Raises:
-        TuneError: bad argument names, a factory that cannot be imported, or a product that does not
+        TuneError: bad argument names, a record without a factory (a trainable adapter: use
+            ``adapt_trainable``), a factory that cannot be imported, or a product that does not
             implement the interface its kind requires. Any other error from the factory is re-raised
             with a note naming the plugin and its distribution.
     """
-    from tune_core import interfaces
-
-    kind = next(k for k, (_, spec_type) in KINDS.items() if type(reg.spec) is spec_type)
-    where = f"{kind} {reg.name!r} ({reg.source.label})"
+    kind = kind_of(reg.spec)
+    where = f"{kind.name} {reg.name!r} ({reg.source.label})"
+    if not kind.products:
+        raise TuneError(f"{where} has nothing to instantiate: a {kind.name} is applied to an object "
+                        "with adapt_trainable(obj), which the runner does for an experiment's `run`")
     factory = reg.spec.factory
     if isinstance(factory, LazyFactory):
         try:
@@ -182,45 +171,48 @@ def instantiate(reg: Registered[Any], /, **config: Any) -> Any:
             raise PluginError(
                 f"{where}: cannot import {factory.target}: {describe_exception(exc)}"
             ) from exc
-    _check_config(kind, reg, factory, config)
+    _check_config(kind.name, reg, factory, config)
     try:
         product = factory(**config)
     except Exception as exc:
         add_note(exc, f"raised while creating {where} from plugin {reg.source.plugin!r}")
         raise
-    wanted: dict[str, tuple[type, ...]] = {
-        "scheduler": (interfaces.TrialScheduler,),
-        "searcher": (interfaces.SearchAlgorithm, interfaces.Searcher),
-        "logger": (interfaces.TrialLogger,),
-        "executor": (interfaces.Executor,),
-    }
-    if not isinstance(product, wanted[kind]):
-        names = " or ".join(t.__name__ for t in wanted[kind])
-        raise PluginError(f"{where} made a {type(product).__name__}, which is not a {names}")
+    if not isinstance(product, kind.product_types()):
+        raise PluginError(f"{where} made a {type(product).__name__}, which is not a {kind.product_names()}")
+    remember(product, reg)
     return product
+
+
+def build(kind: Kind, name: str | None, /, **config: Any) -> Any:
+    """Build the ``kind`` registered as ``name`` (its kind's default when ``None``)."""
+    default = KINDS[kind].default
+    chosen = name if name is not None else default
+    if chosen is None:
+        raise TuneError(f"no {kind} named, and {kind}s have no default")
+    return instantiate(lookup(kind, chosen), **config)
 
 
 def get_scheduler(name: str, /, **config: Any) -> TrialScheduler:
     """Build the scheduler registered as ``name`` (``"fifo"``, ``"median-stopping"``, ``"asha"``)."""
-    scheduler: TrialScheduler = instantiate(_lookup("scheduler", name), **config)
+    scheduler: TrialScheduler = instantiate(lookup("scheduler", name), **config)
     return scheduler
 
 
 def get_searcher(name: str, /, **config: Any) -> SearchAlgorithm | Searcher:
     """Build the search algorithm registered as ``name`` (``"basic"`` is grid/random variants)."""
-    searcher: SearchAlgorithm | Searcher = instantiate(_lookup("searcher", name), **config)
+    searcher: SearchAlgorithm | Searcher = instantiate(lookup("searcher", name), **config)
     return searcher
 
 
 def get_executor(name: str, /, **config: Any) -> Executor:
     """Build the executor registered as ``name`` (``"local"`` is the default)."""
-    executor: Executor = instantiate(_lookup("executor", name), **config)
+    executor: Executor = instantiate(lookup("executor", name), **config)
     return executor
 
 
 def get_logger(name: str, /, **config: Any) -> TrialLogger:
     """Build the logger registered as ``name`` (``"json"``, ``"csv"``, ...)."""
-    logger: TrialLogger = instantiate(_lookup("logger", name), **config)
+    logger: TrialLogger = instantiate(lookup("logger", name), **config)
     return logger
 
 
@@ -230,7 +222,7 @@ def logger_specs(names: Sequence[str] | None = None) -> list[Registered[LoggerSp
         return [reg for reg in available("logger").values() if reg.spec.default_on]
     if isinstance(names, str):
         raise TuneError(f"loggers must be a list of names, got the string {names!r}")
-    return [_lookup("logger", name) for name in names]
+    return [lookup("logger", name) for name in names]
 
 
 def adapt_trainable(obj: Any, pm: TunePluginManager | None = None) -> Any | None:

@@ -18,9 +18,9 @@ import pytest
 
 from tune_core.errors import closest
 from tune_core.plugins import hookspecs
+from tune_core.plugins.kinds import KINDS
 from tune_core.plugins.manager import TunePluginManager, get_plugin_manager, register_checked
 from tune_core.plugins.observers import OBSERVER_HOOKS
-from tune_core.plugins.registry import KINDS
 from tune_core.plugins.types import (
     LazyFactory,
     LoggerSpec,
@@ -124,14 +124,8 @@ def _check_signature(hook: str, function: Any, problems: list[str]) -> None:
 
 
 def _check_factory(kind: str, spec: Any, call_factories: bool, problems: list[str]) -> None:
-    from tune_core import interfaces
-
-    wanted: dict[str, tuple[type, ...]] = {
-        "scheduler": (interfaces.TrialScheduler,),
-        "searcher": (interfaces.SearchAlgorithm, interfaces.Searcher),
-        "logger": (interfaces.TrialLogger,),
-        "executor": (interfaces.Executor,),
-    }
+    wanted = KINDS[kind].product_types()  # type: ignore[index]
+    names = KINDS[kind].product_names()  # type: ignore[index]
     where = f"{kind} {spec.name!r}"
     factory = spec.factory
     if isinstance(factory, LazyFactory):
@@ -140,9 +134,8 @@ def _check_factory(kind: str, spec: Any, call_factories: bool, problems: list[st
         except Exception as exc:
             problems.append(f"{where}: cannot import {factory.target}: {type(exc).__name__}: {exc}")
             return
-    names = " or ".join(t.__name__ for t in wanted[kind])
     if inspect.isclass(factory):
-        if not issubclass(factory, wanted[kind]):
+        if not issubclass(factory, wanted):
             problems.append(f"{where}: factory {factory.__name__} is not a subclass of {names}")
         elif inspect.isabstract(factory):
             missing = ", ".join(sorted(getattr(factory, "__abstractmethods__", ())))
@@ -162,7 +155,7 @@ def _check_factory(kind: str, spec: Any, call_factories: bool, problems: list[st
     )
     if call_factories and not needs_args:
         product = factory()
-        if not isinstance(product, wanted[kind]):
+        if not isinstance(product, wanted):
             problems.append(
                 f"{where}: factory() made a {type(product).__name__}, which is not a {names}"
             )
@@ -197,7 +190,7 @@ def assert_plugin_conforms(plugin: Any, *, call_factories: bool = True) -> None:
         kind = hookspecs.REGISTRATION_HOOKS.get(attr)
         if kind is None or len(problems) > before:
             continue
-        spec_type = KINDS[kind][1]  # type: ignore[index]
+        spec_type = KINDS[kind].record
         names: set[str] = set()
         for item in value() or ():
             if not isinstance(item, spec_type):

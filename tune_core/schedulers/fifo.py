@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tune_core.interfaces import CONTINUE, TrialRunnerView, TrialScheduler
-from tune_core.trial import PAUSED, PENDING, Trial
+from tune_core.interfaces import (
+    CONTINUE,
+    PAUSED,
+    PENDING,
+    TrialRunnerView,
+    TrialScheduler,
+    TrialView,
+)
 
 __all__ = ["FIFOScheduler"]
 
@@ -17,17 +23,17 @@ class FIFOScheduler(TrialScheduler):
         self.metric = metric
         self.mode = mode
 
-    def on_trial_result(self, runner: TrialRunnerView, trial: Trial, result: dict[str, Any]) -> str:
+    def on_trial_result(self, runner: TrialRunnerView, trial: TrialView, result: dict[str, Any]) -> str:
         return CONTINUE
 
-    def choose_trial_to_run(self, runner: TrialRunnerView) -> Trial | None:
+    def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
         return first_fitting(runner, PENDING) or first_fitting(runner, PAUSED)
 
     def debug_string(self) -> str:
         return "Using FIFO scheduling algorithm."
 
 
-def first_fitting(runner: TrialRunnerView, status: str) -> Trial | None:
+def first_fitting(runner: TrialRunnerView, status: str) -> TrialView | None:
     """The first trial in ``status`` whose resources are free now.
 
     Trials of one experiment share one ``Resources`` object; a request that does not fit is asked

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from tune_core.errors import TuneError
@@ -19,9 +20,9 @@ from tune_core.interfaces import (
     DecisionPoint,
     TrialRunnerView,
     TrialScheduler,
+    TrialView,
 )
 from tune_core.schedulers.fifo import FIFOScheduler
-from tune_core.trial import Trial
 
 __all__ = ["MedianStoppingRule"]
 
@@ -87,13 +88,13 @@ class MedianStoppingRule(TrialScheduler):
         self._stopped: set[str] = set()
         self._fifo = FIFOScheduler()
 
-    def _reward(self, result: dict[str, Any]) -> float | None:
+    def _reward(self, result: Mapping[str, Any]) -> float | None:
         value = result.get(self.metric or "episode_reward_mean")
         if value is None:
             return None
         return -value if self.mode == "min" else value
 
-    def _record(self, trial: Trial, result: dict[str, Any]) -> _History:
+    def _record(self, trial: TrialView, result: Mapping[str, Any]) -> _History:
         history = self._histories.setdefault(trial.trial_id, _History())
         reward = self._reward(result)
         t = result.get(self._time_attr)
@@ -101,7 +102,7 @@ class MedianStoppingRule(TrialScheduler):
             history.add(t, reward)
         return history
 
-    def on_trial_result(self, runner: TrialRunnerView, trial: Trial, result: dict[str, Any]) -> str:
+    def on_trial_result(self, runner: TrialRunnerView, trial: TrialView, result: dict[str, Any]) -> str:
         if trial.trial_id in self._stopped:
             return STOP if self._hard_stop else PAUSE
         history = self._record(trial, result)
@@ -124,7 +125,7 @@ class MedianStoppingRule(TrialScheduler):
 
         return statistics.median(means)
 
-    def on_trial_complete(self, runner: TrialRunnerView, trial: Trial, result: dict[str, Any] | None) -> None:
+    def on_trial_complete(self, runner: TrialRunnerView, trial: TrialView, result: Mapping[str, Any] | None) -> None:
         if result is not None:
             history = self._histories.get(trial.trial_id)
             t = result.get(self._time_attr)
@@ -133,17 +134,17 @@ class MedianStoppingRule(TrialScheduler):
         self._histories.setdefault(trial.trial_id, _History())
         self._completed.add(trial.trial_id)
 
-    def on_trial_remove(self, runner: TrialRunnerView, trial: Trial) -> None:
+    def on_trial_remove(self, runner: TrialRunnerView, trial: TrialView) -> None:
         if trial.trial_id not in self._completed:
             self._histories.pop(trial.trial_id, None)
 
-    def on_trial_error(self, runner: TrialRunnerView, trial: Trial) -> None:
+    def on_trial_error(self, runner: TrialRunnerView, trial: TrialView) -> None:
         self.on_trial_remove(runner, trial)
 
-    def choose_trial_to_run(self, runner: TrialRunnerView) -> Trial | None:
+    def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
         return self._fifo.choose_trial_to_run(runner)
 
-    def decision_point(self, trial: Trial) -> DecisionPoint | None:
+    def decision_point(self, trial: TrialView) -> DecisionPoint | None:
         # Each result past the grace period may stop the trial, so each one waits for the decision.
         return DecisionPoint(self._time_attr, self._grace_period)
 

@@ -1,7 +1,8 @@
 """The default executor: long-lived worker processes on this machine, no server.
 
-``executor.py`` is the driver side, ``worker.py`` the process side, ``session.py`` what a trial's
-code talks to inside the worker, ``protocol.py`` the messages between them.
+``executor.py`` is the driver side, ``worker.py`` the process side (which runs each trial through
+``tune_core.runtime`` over ``pipes.py``), ``protocol.py`` the executor's own messages, ``shm.py`` pinned
+objects in shared memory, ``output.py`` a trial's captured stdout/stderr, ``gpus.py`` GPU placement.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Workers are started on demand (without waiting for them to boot) and kept for later trials. A worker
 is bound to the GPUs it was started with, because CUDA reads ``CUDA_VISIBLE_DEVICES`` only once per
 process. A worker that dies turns its trial into a failure with the reason; the others carry on.
+What a worker sends are the trial runtime's events; they are passed on as they come, except those
+of a run the runner stopped (the same trial may already run again elsewhere).
 """
 
 from __future__ import annotations
@@ -28,14 +30,17 @@ from tune_core.interfaces import (
     DecisionPoint,
     Executor,
     ExecutorEvent,
-    TrialCheckpointed,
     TrialFailed,
     TrialFinished,
     TrialLaunch,
     TrialPaused,
-    TrialResults,
 )
+from tune_core.pinning import pinned_objects
 from tune_core.resources import Resources, detect_gpus
+from tune_core.runtime.protocol import Continue, Pause, Save, Stop
+
+#: Events after which a worker is free again.
+_ENDINGS = (TrialFinished, TrialFailed, TrialPaused)
 
 __all__ = ["LocalExecutor"]
 
@@ -113,8 +118,14 @@ class _Worker:
         self.commands = PipeWriter(cmd_write)
         self.results = PipeReader(res_read)
         self.gpu_key = gpu_key
+        #: The trial of the run this worker is busy with (None: idle), and whether it was stopped.
         self.trial_id: str | None = None
+        self.stopping = False
+        #: The key of this run's GPUs in the pool (unique per run: a trial id may run again).
+        self.gpu_run = ""
         self.trainables: set[tuple[str, int]] = set()
+        #: Pinned objects this worker holds: inherited when forked, or told where to map.
+        self.pins: set[str] = set(pinned_objects()) if fork else set()
         self.stop_deadline: float | None = None
         self.last_used = time.monotonic()
 
@@ -178,11 +189,14 @@ class LocalExecutor(Executor):
         self._gpus = GpuPool(gpus)
         self._stop_grace_s = stop_grace_s
         self._workers: list[_Worker] = []
+        #: The worker of each trial's current run (a stopped run's worker is no longer here).
         self._by_trial: dict[str, _Worker] = {}
-        self._stopping: set[str] = set()
         #: Workers told to exit (after a failure); reaped without waiting for them.
         self._exiting: list[_Worker] = []
         self._blobs: dict[tuple[str, int], bytes] = {}
+        #: Pinned objects written to shared memory: handle -> path.
+        self._pin_paths: dict[str, str] = {}
+        self._runs = 0
         self._env = _worker_env()
         self._max_idle = max(2, int(cpus))
         self._poller = select.poll()
@@ -211,7 +225,9 @@ class LocalExecutor(Executor):
 
     # --- trials -----------------------------------------------------------------------------
     def start_trial(self, launch: TrialLaunch) -> str:
-        devices = self._gpus.assign(launch.trial_id, launch.resources.gpu)
+        self._runs += 1
+        gpu_run = f"{launch.trial_id}#{self._runs}"
+        devices = self._gpus.assign(gpu_run, launch.resources.gpu)
         gpu_key = ",".join(str(d) for d in devices)
         worker = self._idle_worker(gpu_key) or self._spawn(gpu_key)
         key = (launch.trainable_name, id(launch.trainable))
@@ -226,13 +242,32 @@ class LocalExecutor(Executor):
         env = dict(launch.env, CUDA_VISIBLE_DEVICES=gpu_key)
         message = dataclasses.replace(launch, trainable=None, env=env)
         worker.trial_id = launch.trial_id
+        worker.stopping = False
+        worker.gpu_run = gpu_run
         worker.stop_deadline = None
         self._by_trial[launch.trial_id] = worker
         try:
-            worker.commands.send((protocol.START, message, blob))
+            worker.commands.send((protocol.START, message, blob, self._pins_for(worker)))
         except OSError:
             pass  # The worker died before reading; poll() reports the failure.
         return f"pid={worker.pid}"
+
+    def _pins_for(self, worker: _Worker) -> dict[str, str]:
+        """Where the worker maps the pinned objects it does not hold yet (written on first need)."""
+        pinned = pinned_objects()
+        if len(worker.pins) == len(pinned):
+            return {}
+        from tune_core.executors.local import shm
+
+        new = {}
+        for handle, obj in pinned.items():
+            if handle not in worker.pins:
+                path = self._pin_paths.get(handle)
+                if path is None:
+                    path = self._pin_paths[handle] = shm.write(obj)
+                new[handle] = path
+                worker.pins.add(handle)
+        return new
 
     def _idle_worker(self, gpu_key: str) -> _Worker | None:
         for worker in self._workers:
@@ -262,24 +297,31 @@ class LocalExecutor(Executor):
     def continue_trial(self, trial_id: str, decision_point: DecisionPoint | None) -> None:
         worker = self._by_trial.get(trial_id)
         if worker is not None:
-            self._send(worker, (protocol.CONTINUE, trial_id, decision_point))
+            self._send(worker, Continue(trial_id, decision_point))
 
     def pause_trial(self, trial_id: str) -> bool:
         worker = self._by_trial.get(trial_id)
-        if worker is None or trial_id in self._stopping:
+        if worker is None:
             return False
-        self._send(worker, (protocol.PAUSE, trial_id))
+        self._send(worker, Pause(trial_id))
+        return True
+
+    def save_trial(self, trial_id: str) -> bool:
+        worker = self._by_trial.get(trial_id)
+        if worker is None:
+            return False
+        self._send(worker, Save(trial_id))
         return True
 
     def stop_trial(self, trial_id: str) -> None:
-        worker = self._by_trial.get(trial_id)
-        if worker is None or trial_id in self._stopping:
+        worker = self._by_trial.pop(trial_id, None)
+        if worker is None:
             return
-        self._stopping.add(trial_id)
+        worker.stopping = True
         worker.stop_deadline = time.monotonic() + self._stop_grace_s
-        self._send(worker, (protocol.STOP, trial_id))
+        self._send(worker, Stop(trial_id))
 
-    def _send(self, worker: _Worker, message: tuple[Any, ...]) -> None:
+    def _send(self, worker: _Worker, message: Any) -> None:
         try:
             worker.commands.send(message)
         except OSError:
@@ -328,27 +370,16 @@ class LocalExecutor(Executor):
                 self._exiting.remove(worker)
                 worker.kill()
 
-    def _handle(self, worker: _Worker, message: tuple[Any, ...], events: list[ExecutorEvent]) -> None:
-        kind, trial_id = message[0], message[1]
-        if kind in (protocol.FINISHED, protocol.FAILED, protocol.PAUSED):
-            self._release(worker, trial_id)
-            if kind == protocol.FAILED:
+    def _handle(self, worker: _Worker, event: Any, events: list[ExecutorEvent]) -> None:
+        if isinstance(event, _ENDINGS):
+            stopped = worker.stopping
+            self._release(worker)
+            if type(event) is TrialFailed:
                 self._retire_failed(worker)  # A restart gets a fresh process, not this one's leftovers.
-            if trial_id in self._stopping:
-                self._stopping.discard(trial_id)
-                return
-            if kind == protocol.FINISHED:
-                events.append(TrialFinished(trial_id))
-            elif kind == protocol.PAUSED:
-                events.append(TrialPaused(trial_id))
-            else:
-                events.append(TrialFailed(trial_id, message[2]))
-        elif trial_id in self._stopping:
-            return
-        elif kind == protocol.RESULTS:
-            events.append(TrialResults(trial_id, message[2], message[3]))
-        elif kind == protocol.CHECKPOINT:
-            events.append(TrialCheckpointed(trial_id, message[2], message[3]))
+            if not stopped:
+                events.append(event)
+        elif not worker.stopping:
+            events.append(event)  # Results and checkpoints of the run the runner still wants.
 
     def _retire_failed(self, worker: _Worker) -> None:
         if worker in self._workers:
@@ -356,28 +387,29 @@ class LocalExecutor(Executor):
             self._send(worker, (protocol.EXIT,))
             self._exiting.append(worker)
 
-    def _release(self, worker: _Worker, trial_id: str) -> None:
-        self._gpus.release(trial_id)
-        self._by_trial.pop(trial_id, None)
+    def _release(self, worker: _Worker) -> None:
+        """The worker's run ended: it is free for the next trial."""
+        self._gpus.release(worker.gpu_run)
+        if worker.trial_id is not None and self._by_trial.get(worker.trial_id) is worker:
+            del self._by_trial[worker.trial_id]
         worker.trial_id = None
+        worker.stopping = False
         worker.stop_deadline = None
         worker.last_used = time.monotonic()
 
     def _lost(self, worker: _Worker, events: list[ExecutorEvent]) -> None:
         """The worker's pipe closed: it died. Fail its trial with the reason."""
         code = worker.proc.wait()
-        trial_id = worker.trial_id
+        trial_id, stopped = worker.trial_id, worker.stopping
         for pool in (self._workers, self._exiting):  # A retired worker may close its pipe first.
             if worker in pool:
                 pool.remove(worker)
         worker.kill()
         if trial_id is None:
             return
-        self._release(worker, trial_id)
-        if trial_id in self._stopping:
-            self._stopping.discard(trial_id)
-            return
-        events.append(TrialFailed(trial_id, describe_exit(worker.pid, code)))
+        self._release(worker)
+        if not stopped:
+            events.append(TrialFailed(trial_id, describe_exit(worker.pid, code)))
 
     def _next_deadline(self) -> float | None:
         deadlines = [w.stop_deadline for w in self._workers if w.stop_deadline is not None]
@@ -387,11 +419,9 @@ class LocalExecutor(Executor):
         now = time.monotonic()
         for worker in list(self._workers):
             if worker.stop_deadline is not None and now >= worker.stop_deadline and worker.trial_id:
-                trial_id = worker.trial_id
                 self._workers.remove(worker)
                 worker.kill()
-                self._release(worker, trial_id)
-                self._stopping.discard(trial_id)
+                self._release(worker)
 
     def busy_worker_pids(self) -> dict[str, int]:
         """Trial id -> pid of the worker running it (for tests and diagnostics)."""
@@ -402,7 +432,7 @@ class LocalExecutor(Executor):
         self._exiting = []
         for worker in workers:
             if worker.trial_id is not None:
-                self._send(worker, (protocol.STOP, worker.trial_id))
+                self._send(worker, Stop(worker.trial_id))
             self._send(worker, (protocol.EXIT,))
         deadline = time.monotonic() + 2.0
         for worker in workers:
@@ -412,7 +442,6 @@ class LocalExecutor(Executor):
                 pass
             worker.kill()
         self._by_trial.clear()
-        self._stopping.clear()
 
 
 def _worker_env() -> dict[str, str]:

@@ -75,6 +75,10 @@ class PipeReader:
         """Whether a message (or the end of the pipe) is waiting, without blocking."""
         return self.has_frame() or bool(self._poller.poll(0))
 
+    def wait(self, timeout: float) -> bool:
+        """Whether a message (or the end of the pipe) arrives within ``timeout`` seconds."""
+        return self.has_frame() or bool(self._poller.poll(max(timeout, 0.0) * 1000.0))
+
     def has_frame(self) -> bool:
         """Whether a whole message is already buffered (so ``recv`` returns without a system call)."""
         buffer = self._buffer

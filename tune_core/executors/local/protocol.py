@@ -1,19 +1,10 @@
-"""Messages between the driver and a worker process: small tuples, pickled over two pipes.
+"""The local executor's own messages, beside the runtime's (``tune_core.runtime.protocol``).
 
-Driver -> worker: ``(START, launch, trainable_bytes | None)``, ``(CONTINUE, trial_id, decision_point)``,
-``(STOP, trial_id)``, ``(PAUSE, trial_id)``, ``(EXIT,)``.
-Worker -> driver: ``(RESULTS, trial_id, [result, ...], waiting)``, ``(CHECKPOINT, trial_id, path,
-iteration)``, ``(PAUSED, trial_id)``, ``(FINISHED, trial_id)``, ``(FAILED, trial_id, traceback_text)``.
+Driver -> worker: ``(START, launch, trainable_bytes | None, {pin handle: shared-memory path})`` and
+``(EXIT,)``, plus the runtime's ``Continue``/``Stop``/``Pause``/``Save`` for the trial it runs.
+Worker -> driver: the ``tune_core.interfaces`` events (``TrialResults``, ``TrialCheckpointed``,
+``TrialPaused``, ``TrialFinished``, ``TrialFailed``), exactly as the trial runtime sends them.
 """
 
 START = "start"
-CONTINUE = "continue"
-STOP = "stop"
-PAUSE = "pause"
 EXIT = "exit"
-
-RESULTS = "results"
-CHECKPOINT = "checkpoint"
-FINISHED = "finished"
-PAUSED = "paused"
-FAILED = "failed"

@@ -1,8 +1,9 @@
-"""A worker process: runs one trial at a time, for as many trials as the driver sends it.
+"""A worker process: runs one trial at a time through the trial runtime, for as many trials as sent.
 
-Started by ``LocalExecutor`` as ``python -m tune_core.executors.local.worker CMD_FD RESULT_FD``. It
-dies with the driver (``PR_SET_PDEATHSIG`` on Linux, plus a parent check), captures each trial's
-stdout/stderr into the trial directory, and reports every outcome to the driver.
+Started by ``LocalExecutor`` as ``python -m tune_core.executors.local.worker CMD_FD RESULT_FD PARENT``
+(or forked). It dies with the driver (``PR_SET_PDEATHSIG`` on Linux, plus a parent check), captures
+each trial's stdout/stderr into the trial directory, sets the trial's environment, maps pinned
+objects from shared memory, and leaves everything else to ``tune_core.runtime.TrialHost``.
 """
 
 from __future__ import annotations
@@ -19,17 +20,30 @@ from typing import Any
 from tune_core.executors.local import protocol
 from tune_core.executors.local.output import TrialOutput
 from tune_core.executors.local.pipes import PipeReader, PipeWriter
-from tune_core.executors.local.session import (
-    Channel,
-    Session,
-    TrialPaused,
-    TrialStopped,
-    set_current_session,
-)
-from tune_core.interfaces import TrialLaunch
-from tune_core.paths import make_dir
+from tune_core.interfaces import TrialFailed
+from tune_core.pinning import set_pin_resolver
+from tune_core.runtime.host import TrialHost
+from tune_core.runtime.protocol import Transport
 
-__all__ = ["main"]
+__all__ = ["PipeTransport", "main"]
+
+
+class PipeTransport(Transport):
+    """The worker's end of its two pipes, as the trial runtime's transport."""
+
+    def __init__(self, commands: PipeReader, results: PipeWriter):
+        self._commands = commands
+        self._results = results
+
+    def send(self, *messages: Any) -> None:
+        self._results.send(*messages)
+
+    def recv(self, timeout: float | None) -> Any:
+        if timeout is None:
+            return self._commands.recv()
+        if timeout == 0:
+            return self._commands.recv() if self._commands.poll() else None
+        return self._commands.recv() if self._commands.wait(timeout) else None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -67,111 +81,31 @@ def _trial_env(env: dict[str, str]) -> Iterator[None]:
                 environ[key] = value
 
 
-def _run_function(func: Any, session: Session) -> None:
-    """Call ``func`` once; on a restart, first continue the session from the trial's checkpoint.
-
-    A bad ``restore_path`` raises ``TuneError`` naming it, failing the trial before the function
-    runs from a wrong start. The checkpoint module is imported only when there is one to restore.
-    """
-    config = dict(session.launch.config)
-    if session.launch.restore_path:
-        from tune_core.executors.local.checkpoints import restore
-
-        session.restored = restore(session, session.launch.restore_path)
-    returned = func(config, session.report) if _takes_reporter(func) else func(config)
-    if isinstance(returned, dict):
-        session.report(**returned)
-
-
-def _takes_reporter(func: Any) -> bool:
-    """Whether ``func`` is the seed's ``f(config, reporter)`` rather than ``f(config)``."""
-    code = getattr(func, "__code__", None)
-    if code is not None and not (code.co_flags & 0x04):  # A plain function without *args.
-        return code.co_argcount - (1 if hasattr(func, "__self__") else 0) >= 2
-    import inspect
-
-    return len(inspect.signature(func).parameters) >= 2
-
-
-def _save(trainable: Any, logdir: str, iteration: int, channel: Channel, trial_id: str) -> None:
-    """Checkpoint under a temporary name and rename when complete: a half-written one is never used."""
-    final = os.path.join(logdir, f"checkpoint_{iteration:06d}")
-    tmp = os.path.join(logdir, f".tmp_checkpoint_{iteration:06d}")
-    trainable.save(tmp)
-    if os.path.exists(final):
-        import shutil
-
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    channel.send((protocol.CHECKPOINT, trial_id, str(final), iteration))
-
-
-def _run_class(cls: Any, session: Session, channel: Channel) -> None:
-    launch = session.launch
-    trainable = cls(
-        config=dict(launch.config), logdir=launch.logdir, trial_id=launch.trial_id,
-        experiment_id=launch.experiment_id,
-    )
-    try:
-        if launch.restore_path:
-            trainable.restore(launch.restore_path)
-        while True:
-            result = trainable.train()
-            going = session.submit(result)
-            iteration = trainable.iteration
-            if going and launch.checkpoint_freq and iteration % launch.checkpoint_freq == 0:
-                _save(trainable, launch.logdir, iteration, channel, launch.trial_id)
-            if not going:
-                if channel.pause_requested(launch.trial_id):
-                    raise TrialPaused
-                if launch.checkpoint_at_end and result.get("done"):
-                    _save(trainable, launch.logdir, iteration, channel, launch.trial_id)
-                break
-    except TrialPaused:  # Held at a decision point, or asked while running: save where it is.
-        _save(trainable, launch.logdir, trainable.iteration, channel, launch.trial_id)
-        raise
-    finally:
-        trainable.stop()
-
-
 _output = TrialOutput()
+_pin_paths: dict[str, str] = {}
 
 
-@contextlib.contextmanager
-def _captured(logdir: str, fresh: bool) -> Iterator[None]:
-    _output.start(logdir, fresh)
-    try:
-        yield
-    finally:
-        _output.finish()
+def _resolve_pin(handle: str) -> Any:
+    from tune_core.errors import TuneError
+    from tune_core.executors.local import shm
+
+    path = _pin_paths.get(handle)
+    if path is None:
+        raise TuneError(f"get_pinned_object: no object is pinned as {handle!r} in this driver")
+    return shm.load(path)
 
 
-def run_trial(launch: TrialLaunch, trainable: Any, channel: Channel) -> None:
-    """Run one trial to its end and tell the driver how it ended."""
-    session = Session(channel, launch)
-    set_current_session(session)
-    ended = protocol.FINISHED
-    try:
-        fresh = make_dir(launch.logdir)
-        with _trial_env(launch.env), _captured(launch.logdir, fresh):
+def _context(env: dict[str, str]) -> Any:
+    @contextlib.contextmanager
+    def around(workdir: str, fresh: bool) -> Iterator[None]:
+        with _trial_env(env):
+            _output.start(workdir, fresh)
             try:
-                if isinstance(trainable, type):
-                    _run_class(trainable, session, channel)
-                else:
-                    _run_function(trainable, session)
-                    channel.mark_done()
-            except TrialStopped:
-                if channel.pause_requested(launch.trial_id):
-                    ended = protocol.PAUSED
-            except BaseException:
-                text = _format_exc()
-                sys.stderr.write(text)
-                channel.send((protocol.FAILED, launch.trial_id, text))
-                return
-        channel.send((ended, launch.trial_id))
-    finally:
-        set_current_session(None)
-        channel.clear(launch.trial_id)
+                yield
+            finally:
+                _output.finish()
+
+    return around
 
 
 def _extend_sys_path() -> None:
@@ -180,12 +114,6 @@ def _extend_sys_path() -> None:
         for entry in extra.split(os.pathsep):
             if entry and entry not in sys.path:
                 sys.path.append(entry)
-
-
-def _format_exc() -> str:
-    import traceback  # Only failures pay for it.
-
-    return traceback.format_exc()
 
 
 def main(argv: list[str]) -> int:
@@ -224,21 +152,24 @@ def serve(command_fd: int, result_fd: int, parent: int) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle.
     commands = PipeReader(command_fd)
     results = PipeWriter(result_fd)
-    channel = Channel(results, commands, tick=_output.tick)
+    host = TrialHost(PipeTransport(commands, results), tick=_output.tick)
+    set_pin_resolver(_resolve_pin)
     trainables: dict[str, Any] = {}
     while True:
         try:
-            message = channel.recv_command()
+            message = host.leftover.pop(0) if host.leftover else commands.recv()
         except (EOFError, OSError):
             _output.cleanup()
             return 0
-        kind = message[0]
-        if kind == protocol.EXIT:
+        if type(message) is not tuple:
+            continue  # A late Continue/Stop/Pause/Save for a trial that already ended.
+        if message[0] == protocol.EXIT:
             _output.cleanup()
             return 0
-        if kind != protocol.START:
-            continue  # A late CONTINUE/STOP for a trial that already ended.
-        launch, blob = message[1], message[2]
+        if message[0] != protocol.START:
+            continue
+        _, launch, blob, pins = message
+        _pin_paths.update(pins)
         try:
             if blob is not None:
                 import cloudpickle
@@ -246,10 +177,12 @@ def serve(command_fd: int, result_fd: int, parent: int) -> int:
                 trainables[launch.trainable_name] = cloudpickle.loads(blob)
             trainable = trainables[launch.trainable_name]
         except BaseException:
-            channel.send((protocol.FAILED, launch.trial_id, "could not load the trainable in the worker:\n"
-                          + _format_exc()))
+            import traceback
+
+            host.send(TrialFailed(launch.trial_id, "could not load the trainable in the worker:\n"
+                                  + traceback.format_exc()))
             continue
-        run_trial(launch, trainable, channel)
+        host.run(launch, trainable, context=_context(launch.env))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""tune-spawn-executor: one fresh process per trial, no shared disk."""

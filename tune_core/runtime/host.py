@@ -1,0 +1,239 @@
+"""``TrialHost``: runs trials one after another over one ``Transport``, for any executor.
+
+Results stream to the driver in batches, never one round trip per result: they wait in a buffer that
+a background thread sends every ``LINGER_S``, while the trial's own thread goes on (sending from the
+trial's thread would wake the driver in the middle of the trial's work, which costs the trial the
+driver's time on a busy machine). The trial's thread sends a batch itself only when it is large (a
+tight reporting loop), at a decision point, or at the end. Every other event goes out after the
+results buffered before it, in one write, so the driver sees them in order and wakes once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from tune_core import checkpoints
+from tune_core.checkpoints import Checkpoint
+from tune_core.interfaces import (
+    DecisionPoint,
+    TrialCheckpointed,
+    TrialFailed,
+    TrialFinished,
+    TrialLaunch,
+    TrialPaused,
+    TrialResults,
+)
+from tune_core.paths import make_dir
+from tune_core.runtime.protocol import Continue, Pause, Save, Stop, Transport
+from tune_core.runtime.session import PauseRequested, Session, TrialStopped, set_current_session
+
+__all__ = ["INLINE_FLUSH_RESULTS", "LINGER_S", "TrialHost"]
+
+LINGER_S = 0.01
+INLINE_FLUSH_RESULTS = 512
+
+#: ``context(workdir, fresh)`` wraps a trial's run: the executor's own set-up around it (the local
+#: executor captures the trial's stdout/stderr and sets its environment there).
+RunContext = Callable[[str, bool], AbstractContextManager[Any]]
+
+
+class TrialHost:
+    """The trial side of one executor slot: a worker process, a Ray actor, a thread.
+
+    Args:
+        transport: the line to the executor's driver side.
+        shared_storage: the trial's directory is the driver's (same machine or a shared disk), so a
+            checkpoint travels as its path. Otherwise each checkpoint is sent as bytes and removed
+            here, and a trial restores from bytes into its own directory.
+        tick: called by the background sender every ``LINGER_S`` (e.g. to publish live output).
+    """
+
+    def __init__(self, transport: Transport, *, shared_storage: bool = True,
+                 tick: Callable[[], None] | None = None):
+        self._transport = transport
+        self.shared_storage = shared_storage
+        self._tick = tick
+        self._lock = threading.Lock()
+        self._buffer: list[dict[str, Any]] = []
+        self._trial_id = ""
+        self._stop_requested = False
+        self._pause_requested = False
+        self._save_requested = False
+        #: Messages that came from the driver side while a trial ran but were not for it
+        #: (an executor's own "exit", say); the executor's loop handles them after ``run``.
+        self.leftover: list[Any] = []
+        self._closed = threading.Event()
+        self._sender = threading.Thread(target=self._send_loop, name="tune-sender", daemon=True)
+        self._sender.start()
+
+    # --- running a trial ----------------------------------------------------------------------
+    def run(self, launch: TrialLaunch, trainable: Any, *, workdir: str | None = None,
+            context: RunContext | None = None) -> None:
+        """Run one trial to its end and tell the driver how it ended.
+
+        ``trainable`` is a function ``f(config[, reporter])`` or a ``Trainable`` subclass; ``workdir``
+        is where the trial writes (default: ``launch.logdir``, the driver's directory for it).
+        Never raises for the trial's own errors: they become ``TrialFailed`` with the traceback.
+        """
+        from tune_core.runtime import drivers
+
+        trial_id = launch.trial_id
+        workdir = workdir or launch.logdir
+        self._begin(trial_id)
+        session = Session(self, launch, workdir)
+        set_current_session(session)
+        ended: Any = TrialFinished(trial_id)
+        try:
+            fresh = make_dir(workdir)
+            with context(workdir, fresh) if context is not None else nullcontext():
+                try:
+                    restore = self._materialize(launch.restore, workdir)
+                    if isinstance(trainable, type):
+                        drivers.run_class(trainable, session, self, restore)
+                    else:
+                        drivers.run_function(trainable, session, restore)
+                        self.mark_done()
+                except TrialStopped:
+                    if self._pause_requested:
+                        ended = TrialPaused(trial_id)
+                except BaseException:
+                    text = _format_exc()
+                    sys.stderr.write(text)
+                    self.send(TrialFailed(trial_id, text))
+                    return
+            self.send(ended)
+        finally:
+            set_current_session(None)
+            self._end()
+
+    def _begin(self, trial_id: str) -> None:
+        with self._lock:
+            self._trial_id = trial_id
+            self._stop_requested = self._pause_requested = self._save_requested = False
+
+    def _end(self) -> None:
+        with self._lock:
+            self._trial_id = ""
+
+    def _materialize(self, checkpoint: Checkpoint | None, workdir: str) -> str | None:
+        """The directory to restore from: the path itself, or the bytes unpacked into ``workdir``."""
+        if checkpoint is None:
+            return None
+        if checkpoint.path is not None:
+            return checkpoint.path
+        assert checkpoint.data is not None
+        target = tempfile.mkdtemp(prefix=".restore_", dir=workdir)
+        os.rmdir(target)
+        return checkpoints.unpack(checkpoint.data, target)
+
+    # --- results and events -------------------------------------------------------------------
+    def add(self, result: dict[str, Any]) -> None:
+        with self._lock:
+            self._buffer.append(result)
+            if len(self._buffer) >= INLINE_FLUSH_RESULTS:
+                self._flush_locked(False)
+
+    def flush(self, waiting: bool = False) -> None:
+        with self._lock:
+            self._flush_locked(waiting)
+
+    def mark_done(self) -> None:
+        """Mark the last result still buffered as the trial's final one."""
+        with self._lock:
+            if self._buffer:
+                self._buffer[-1]["done"] = True
+
+    def send(self, event: Any) -> None:
+        """Send ``event`` after any buffered results, keeping order."""
+        with self._lock:
+            self._flush_locked(False, then=event)
+
+    def checkpointed(self, trial_id: str, iteration: int, path: str) -> None:
+        """Tell the driver a checkpoint is complete, after the results buffered before it."""
+        self._save_requested = False
+        if self.shared_storage:
+            checkpoint = Checkpoint(iteration, path=path)
+        else:
+            checkpoint = Checkpoint(iteration, data=checkpoints.pack(path))
+            shutil.rmtree(path, ignore_errors=True)
+        self.send(TrialCheckpointed(trial_id, checkpoint))
+
+    def _flush_locked(self, waiting: bool, then: Any = None) -> None:
+        messages: list[Any] = []
+        if self._buffer or waiting:
+            messages.append(TrialResults(self._trial_id, self._buffer, waiting))
+            self._buffer = []
+        if then is not None:
+            messages.append(then)
+        if messages:
+            self._transport.send(*messages)  # One write: the driver wakes once for all.
+
+    def _send_loop(self) -> None:
+        closed = self._closed
+        while not closed.wait(LINGER_S):
+            if self._buffer:
+                with self._lock:
+                    if self._buffer:
+                        self._flush_locked(False)
+            if self._tick is not None:
+                self._tick()
+
+    def close(self) -> None:
+        """Stop the background sender (a host that runs no more trials)."""
+        self._closed.set()
+
+    # --- commands from the driver -------------------------------------------------------------
+    def stop_requested(self, trial_id: str) -> bool:
+        """Take the commands waiting, without blocking; True if the trial must stop (or pause)."""
+        while True:
+            message = self._transport.recv(0)
+            if message is None:
+                break
+            self._note(message, trial_id)
+        return self._stop_requested
+
+    @property
+    def pause_requested(self) -> bool:
+        return self._pause_requested
+
+    @property
+    def save_requested(self) -> bool:
+        """Whether the driver asked for a checkpoint that has not been written yet (noted while
+        the trial reports, or at a decision point)."""
+        return self._save_requested
+
+    def _note(self, message: Any, trial_id: str) -> None:
+        kind = type(message)
+        if kind is Stop or kind is Pause or kind is Save or kind is Continue:
+            if message.trial_id != trial_id:
+                return  # A late command for a run that already ended here.
+            if kind is Save:
+                self._save_requested = True
+            elif kind is not Continue:
+                self._stop_requested = True
+                self._pause_requested = self._pause_requested or kind is Pause
+            return
+        self.leftover.append(message)
+        self._stop_requested = True  # The executor wants this slot back (e.g. it is shutting down).
+
+    def wait_decision(self, trial_id: str) -> DecisionPoint | None:
+        """Block until the driver continues, stops or pauses ``trial_id``; return the next decision point."""
+        while not self._stop_requested:
+            message = self._transport.recv(None)
+            if type(message) is Continue and message.trial_id == trial_id:
+                return message.decision_point
+            self._note(message, trial_id)
+        raise PauseRequested if self._pause_requested else TrialStopped
+
+
+def _format_exc() -> str:
+    import traceback  # Only failures pay for it.
+
+    return traceback.format_exc()
