@@ -17,6 +17,9 @@ os.environ.setdefault("TUNE_STRICT_PLUGINS", "1")
 #: Outside plugin distributions used as test data: their own tests run where they are installed.
 collect_ignore_glob = ["data/*"]
 
+#: The plugin author's test kit, registered before any test module imports tune_core.
+pytest_plugins = ["tune_core.plugins.testing"]
+
 
 @pytest.fixture
 def local_dir(tmp_path: Path) -> Path:

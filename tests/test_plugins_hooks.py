@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import tune_core as tune
 from tune_core import interfaces
 from tune_core.plugins import (
     ExecutorSpec,
@@ -27,11 +28,13 @@ from tune_core.plugins.manager import TunePluginManager
 from tune_core.plugins.observers import OBSERVER_HOOKS, observer_hooks
 from tune_core.plugins.registry import (
     adapt_trainable,
+    available,
     get_executor,
     get_logger,
     get_scheduler,
-    get_searcher,
+    instantiate,
 )
+from tune_core.testing import ThreadExecutor
 from tune_core.trial import Trial
 
 pytest_plugins = ["tune_core.plugins.testing"]
@@ -57,16 +60,24 @@ def hook_signature(name: str) -> str:
 
 
 class Sched(interfaces.TrialScheduler):
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
     def on_trial_result(self, runner: Any, trial: Any, result: dict[str, Any]) -> str:
+        self.seen.append(result["training_iteration"])
         return self.CONTINUE
 
     def choose_trial_to_run(self, runner: Any) -> Any:
-        return None
+        return next(iter(runner.trials_with_status(interfaces.PENDING)), None)
 
 
 class Search(interfaces.Searcher):
+    def __init__(self) -> None:
+        self.given = 0
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        return {"lr": 0.1}
+        self.given += 1
+        return {"lr": 0.1 * self.given} if self.given <= 2 else Searcher_FINISHED
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
@@ -74,28 +85,41 @@ class Search(interfaces.Searcher):
         pass
 
 
+Searcher_FINISHED = interfaces.Searcher.FINISHED
+
+
 class Log(interfaces.TrialLogger):
+    made: list[Log] = []
+
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
         self.lines: list[str] = []
+        Log.made.append(self)
 
     def on_trial_result(self, trial: Any, result: dict[str, Any]) -> None:
-        self.lines.append(f"{self.prefix}{result}")
+        self.lines.append(f"{self.prefix}{result['step']}")
 
 
-class Exec(interfaces.Executor):
-    def total_resources(self) -> Any:
-        return None
+class Exec(ThreadExecutor):
+    started: list[str] = []
 
     def start_trial(self, launch: Any) -> str:
-        return "here"
+        Exec.started.append(launch.trial_id)
+        return super().start_trial(launch)
 
-    def continue_trial(self, trial_id: str, decision_point: Any) -> None: ...
-    def stop_trial(self, trial_id: str) -> None: ...
-    def poll(self, timeout: float) -> list[Any]:
-        return []
 
-    def shutdown(self) -> None: ...
+class Objective:
+    """A "framework" object no trainable kind covers: called with a config, returns a score."""
+
+    def score(self, config: dict[str, Any]) -> float:
+        return -float(config.get("x", 0)) ** 2
+
+
+def as_function_trainable(objective: Objective) -> Callable[[dict[str, Any], Any], None]:
+    def objective_trainable(config: dict[str, Any], reporter: Any) -> None:
+        reporter(score=objective.score(config), done=True)
+
+    return objective_trainable
 
 
 class Provider:
@@ -117,40 +141,69 @@ class Provider:
 
     @hookimpl
     def tune_trainable_adapters(self) -> Iterator[TrainableAdapterSpec]:
-        yield TrainableAdapterSpec(
-            name="mine", matches=lambda o: o == "mine", adapt=lambda o: Sched
-        )
+        yield TrainableAdapterSpec(name="mine", matches=lambda o: isinstance(o, Objective),
+                                   adapt=as_function_trainable)
 
 
-def test_hook_tune_schedulers(register_plugin: Register) -> None:
+def steps(config: dict[str, Any], reporter: Any) -> None:
+    for step in range(1, 4):
+        reporter(step=step)
+
+
+def run_hooked(local_dir: Path, run: Any = steps, **kwargs: Any) -> list[Trial]:
+    """A real run on the thread executor (these are runner tests), with ``kwargs`` for run_experiments."""
+    kwargs.setdefault("executor", "thread")
+    spec = {"run": run, "local_dir": str(local_dir), **kwargs.pop("spec", {})}
+    return tune.run_experiments({"hooked": spec}, verbose=0, **kwargs)
+
+
+def test_hook_tune_schedulers(register_plugin: Register, local_dir: Path) -> None:
     register_plugin(Provider(), name="provider")
-    assert isinstance(get_scheduler("mine"), Sched)
+    scheduler = get_scheduler("mine")
+    assert isinstance(scheduler, Sched)
+    trials = run_hooked(local_dir, scheduler="mine", spec={"config": {"x": tune.grid_search([1, 2])}})
+    assert [t.status for t in trials] == ["TERMINATED", "TERMINATED"]
 
 
-def test_hook_tune_searchers(register_plugin: Register) -> None:
+def test_hook_tune_searchers(register_plugin: Register, local_dir: Path) -> None:
     register_plugin(Provider(), name="provider")
-    assert get_searcher("mine").suggest("t1") == {"lr": 0.1}  # type: ignore[union-attr]
+    trials = run_hooked(local_dir, search_alg="mine", spec={"num_samples": 5})
+    assert sorted(t.config["lr"] for t in trials) == [0.1, 0.2]
 
 
-def test_hook_tune_loggers(register_plugin: Register) -> None:
+def test_hook_tune_loggers(register_plugin: Register, local_dir: Path) -> None:
     register_plugin(Provider(), name="provider")
-    logger = get_logger("mine", prefix="> ")
-    logger.on_trial_result(None, {"a": 1})  # type: ignore[arg-type]
-    assert logger.lines == ["> {'a': 1}"]  # type: ignore[attr-defined]
+    Log.made.clear()
+    run_hooked(local_dir, loggers=["json", "mine"])
+    (logger,) = Log.made
+    assert logger.lines == ["1", "2", "3"]
+    assert get_logger("mine", prefix="> ").prefix == "> "  # config reaches the factory
 
 
-def test_hook_tune_executors(register_plugin: Register) -> None:
+def test_hook_tune_executors(register_plugin: Register, local_dir: Path) -> None:
     register_plugin(Provider(), name="provider")
-    assert get_executor("mine").start_trial(None) == "here"  # type: ignore[arg-type]
+    Exec.started.clear()
+    trials = run_hooked(local_dir, executor="mine", spec={"config": {"x": tune.grid_search([1, 2, 3])}})
+    assert sorted(Exec.started) == sorted(t.trial_id for t in trials)
+    assert isinstance(get_executor("mine"), Exec)
 
 
-def test_hook_tune_trainable_adapters(register_plugin: Register) -> None:
+def test_hook_tune_trainable_adapters(register_plugin: Register, local_dir: Path) -> None:
     register_plugin(Provider(), name="provider")
-    assert adapt_trainable("mine") is Sched
     assert adapt_trainable("yours") is None
+    trials = run_hooked(local_dir, run=Objective(), spec={"config": {"x": tune.grid_search([1, 3])}})
+    assert [t.last_result["score"] for t in trials] == [-1.0, -9.0]
+    assert trials[0].name == "Objective_0_x=1"
 
 
-# --- observer hooks ------------------------------------------------------------------------------
+def test_instantiate_refuses_an_adapter_record_clearly(register_plugin: Register) -> None:
+    register_plugin(Provider(), name="provider")
+    reg = available("trainable-adapter")["mine"]
+    with pytest.raises(tune.TuneError, match=r"trainable-adapter 'mine' .* has nothing to instantiate"):
+        instantiate(reg)
+
+
+# --- observer hooks: what a real run fires --------------------------------------------------------
 
 
 @pytest.fixture
@@ -158,38 +211,65 @@ def trial() -> Trial:
     return Trial("train_func", config={"lr": 0.1})
 
 
-def test_hook_tune_on_experiment_start(recorded_events: Events) -> None:
-    observer_hooks().notify("tune_on_experiment_start", experiments=["e1"])
-    assert recorded_events == [("tune_on_experiment_start", {"experiments": ["e1"]})]
+def _hooks(events: Events) -> list[str]:
+    return [hook for hook, _ in events]
 
 
-def test_hook_tune_on_trial_start(recorded_events: Events, trial: Trial) -> None:
-    observer_hooks().notify("tune_on_trial_start", trial=trial)
-    assert recorded_events == [("tune_on_trial_start", {"trial": trial})]
+def flaky(config: dict[str, Any], reporter: Any) -> None:
+    reporter(step=1)
+    if config.get("fail") == "always" or (config.get("fail") == "once" and not Path(config["mark"]).exists()):
+        Path(config["mark"]).write_text("x")
+        raise RuntimeError("flaky failure")
+    reporter(step=2)
 
 
-def test_hook_tune_on_trial_result(recorded_events: Events, trial: Trial) -> None:
-    observer_hooks().notify("tune_on_trial_result", trial=trial, result={"acc": 0.5})
-    assert recorded_events == [("tune_on_trial_result", {"trial": trial, "result": {"acc": 0.5}})]
+def test_hook_tune_on_experiment_start(recorded_events: Events, local_dir: Path) -> None:
+    run_hooked(local_dir)
+    assert recorded_events[0][0] == "tune_on_experiment_start"
+    assert [e.name for e in recorded_events[0][1]["experiments"]] == ["hooked"]
 
 
-def test_hook_tune_on_trial_complete(recorded_events: Events, trial: Trial) -> None:
-    observer_hooks().notify("tune_on_trial_complete", trial=trial)
-    assert recorded_events == [("tune_on_trial_complete", {"trial": trial})]
+def test_hook_tune_on_trial_start(recorded_events: Events, local_dir: Path) -> None:
+    (trial,) = run_hooked(local_dir)
+    starts = [kw["trial"] for hook, kw in recorded_events if hook == "tune_on_trial_start"]
+    assert starts == [trial.view] and isinstance(starts[0], interfaces.TrialView)
 
 
-def test_hook_tune_on_trial_error(recorded_events: Events, trial: Trial) -> None:
-    observer_hooks().notify(
-        "tune_on_trial_error", trial=trial, error="Traceback ...\nValueError: x"
-    )
-    assert recorded_events == [
-        ("tune_on_trial_error", {"trial": trial, "error": "Traceback ...\nValueError: x"})
-    ]
+def test_hook_tune_on_trial_result(recorded_events: Events, local_dir: Path) -> None:
+    (trial,) = run_hooked(local_dir)
+    results = [kw for hook, kw in recorded_events if hook == "tune_on_trial_result"]
+    assert [kw["result"]["step"] for kw in results] == [1, 2, 3]
+    assert all(kw["trial"] is trial.view for kw in results)
 
 
-def test_hook_tune_on_experiment_end(recorded_events: Events, trial: Trial) -> None:
-    observer_hooks().notify("tune_on_experiment_end", trials=[trial])
-    assert recorded_events == [("tune_on_experiment_end", {"trials": [trial]})]
+def test_hook_tune_on_trial_complete(recorded_events: Events, local_dir: Path) -> None:
+    """Fires for every trial that ends TERMINATED, never for one that ends in ERROR."""
+    trials = run_hooked(local_dir, run=flaky, raise_on_failed_trial=False,
+                        spec={"config": {"fail": tune.grid_search([None, "always"]),
+                                         "mark": str(local_dir / "mark")}})
+    completed = [kw["trial"] for hook, kw in recorded_events if hook == "tune_on_trial_complete"]
+    assert [t.status for t in trials] == ["TERMINATED", "ERROR"]
+    assert completed == [trials[0].view]
+
+
+def test_hook_tune_on_trial_error(recorded_events: Events, local_dir: Path) -> None:
+    """Fires on every failure, with ``will_retry`` telling a retried one from the last."""
+    (once,) = run_hooked(local_dir, run=flaky, spec={"max_failures": 2,
+                                                     "config": {"fail": "once", "mark": str(local_dir / "m1")}})
+    errors = [(kw["will_retry"], kw["error"].splitlines()[-1]) for hook, kw in recorded_events
+              if hook == "tune_on_trial_error"]
+    assert once.status == "TERMINATED" and errors == [(True, "RuntimeError: flaky failure")]
+    recorded_events.clear()
+    (always,) = run_hooked(local_dir, run=flaky, raise_on_failed_trial=False,
+                           spec={"max_failures": 1, "config": {"fail": "always", "mark": str(local_dir / "m2")}})
+    assert always.status == "ERROR"
+    assert [kw["will_retry"] for hook, kw in recorded_events if hook == "tune_on_trial_error"] == [True, False]
+    assert _hooks(recorded_events).count("tune_on_trial_start") == 2
+
+
+def test_hook_tune_on_experiment_end(recorded_events: Events, local_dir: Path) -> None:
+    (trial,) = run_hooked(local_dir)
+    assert recorded_events[-1] == ("tune_on_experiment_end", {"trials": [trial.view]})
 
 
 def test_unused_observer_hooks_cost_nothing(tune_plugin_manager: TunePluginManager) -> None:
@@ -273,18 +353,46 @@ def test_hook_lists_agree() -> None:
     assert all(n.startswith("tune_on_") for n in OBSERVER_HOOKS)
 
 
+def test_hooks_page_is_generated_from_the_specs() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(REPO / "docs" / "gen_hooks.py"), "--check"], capture_output=True)
+    assert out.returncode == 0, "docs/plugins/hooks.md is out of date: run python docs/gen_hooks.py"
+
+
 @pytest.mark.parametrize("name", HOOKS)
 def test_every_hook_is_documented_with_its_exact_signature(name: str) -> None:
     docs = (REPO / "docs" / "plugins" / "hooks.md").read_text()
     assert hook_signature(name) in docs, f"docs/plugins/hooks.md lacks `{hook_signature(name)}`"
 
 
+def _test_functions() -> dict[str, str]:
+    """``test_*`` function name -> its source, over every test module."""
+    import ast
+
+    found: dict[str, str] = {}
+    for path in (REPO / "tests").glob("test_*.py"):
+        text = path.read_text()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                found[node.name] = ast.get_source_segment(text, node) or ""
+    return found
+
+
 @pytest.mark.parametrize("name", HOOKS)
-def test_every_hook_has_a_test(name: str) -> None:
-    tests = "".join(p.read_text() for p in (REPO / "tests").glob("test_plugins_*.py"))
-    assert re.search(rf"def test_hook_{name}\(", tests), (
-        f"no test_hook_{name} in tests/test_plugins_*.py"
-    )
+def test_every_hook_has_a_test_with_a_real_run(name: str) -> None:
+    """``test_hook_<name>`` exists and shows the hook at work in a run, not a direct ``notify()``;
+    every observer hook is also in the exact sequence of the end-to-end run of outside plugins."""
+    source = _test_functions().get(f"test_hook_{name}")
+    assert source, f"no test_hook_{name} in tests/test_*.py"
+    assert re.search(r"\b(run_experiments|run_hooked|tune\.run)\(", source), (
+        f"test_hook_{name} does not run an experiment")
+    assert "notify(" not in source, f"test_hook_{name} calls notify() instead of running"
+    if name.startswith("tune_on_"):
+        outside = (REPO / "tests" / "test_plugins_outside.py").read_text()
+        assert f'"hook": "{name}"' in outside and "assert events == EXPECTED_EVENTS" in outside, (
+            f"{name} is not in the end-to-end sequence of tests/test_plugins_outside.py")
 
 
 @pytest.mark.parametrize("name", HOOKS)

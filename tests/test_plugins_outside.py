@@ -10,6 +10,9 @@ uninstalled with pip and the environment removed.
 - ``tune-example-scheduler 0.3.1``: a working scheduler ``example`` (entry point ``example-scheduler``).
 - ``tune-broken-example 0.0.7``: its plugin module fails to import.
 - ``tune-contrib-example 1.2.0``: claims the scheduler name ``example`` too.
+- ``tune-recorder-example 0.2.0``: adapts a ``Recipe`` object into a trainable and records every
+  observer hook; the end-to-end test of the hooks runs with it.
+- ``tune-spawn-executor 0.1.0``: an executor (a process per trial, no shared disk), found by name.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data" / "plugins"
-DISTS = ("tune-example-scheduler", "tune-broken-example", "tune-contrib-example")
+DISTS = ("tune-example-scheduler", "tune-broken-example", "tune-contrib-example",
+         "tune-recorder-example", "tune-spawn-executor")
 ONLY_EXAMPLE = "broken-example,contrib-example"
 
 pytestmark = pytest.mark.slow
@@ -215,3 +219,93 @@ def test_no_plugins_hides_them(plugin_env: PluginEnv) -> None:
     out = plugin_env.run("-m", "tune_core", "plugins", "--json", "--no-plugins")
     names = [row["plugin"] for row in json.loads(out.stdout)["plugins"]]
     assert names and all(n.startswith("tune_core.builtin.") for n in names)
+
+
+#: A run through the outside plugins: ``run`` is a ``Recipe`` the recorder plugin adapts; one trial
+#: fails once and is retried, one fails for good, one is stopped by the outside scheduler.
+RECORDED_RUN = """
+import json, sys
+import tune_core as tune
+from tune_recorder_example import Recipe
+
+trials = tune.run_experiments(
+    {"recorded": {"run": Recipe(steps=3), "max_failures": 1, "local_dir": sys.argv[1],
+                  "config": {"mode": tune.grid_search(["ok", "flaky", "broken", "poor"]),
+                             "marker_dir": sys.argv[1]}}},
+    scheduler="example", scheduler_config={"metric": "score", "mode": "max", "threshold": 0,
+                                           "grace_period": 2},
+    executor=sys.argv[2], executor_config={"num_cpus": 1}, verbose=0, raise_on_failed_trial=False)
+print(json.dumps([[t.config["mode"], t.status, t.num_failures] for t in trials]))
+"""
+
+
+def _start(mode: str) -> list[dict[str, object]]:
+    return [{"hook": "tune_on_trial_start", "trial": mode, "status": "RUNNING"}]
+
+
+def _results(mode: str, *iterations: int) -> list[dict[str, object]]:
+    return [{"hook": "tune_on_trial_result", "trial": mode, "status": "RUNNING", "iteration": i}
+            for i in iterations]
+
+
+def _error(mode: str, will_retry: bool) -> list[dict[str, object]]:
+    return [{"hook": "tune_on_trial_error", "trial": mode, "status": "RUNNING", "will_retry": will_retry,
+             "error": f"RuntimeError: {mode} recipe failed"}]
+
+
+def _complete(mode: str) -> list[dict[str, object]]:
+    return [{"hook": "tune_on_trial_complete", "trial": mode, "status": "TERMINATED"}]
+
+
+EXPECTED_EVENTS = [
+    {"hook": "tune_on_experiment_start", "experiments": ["recorded"]},
+    *_start("ok"), *_results("ok", 1, 2, 3), *_complete("ok"),
+    *_start("flaky"), *_results("flaky", 1), *_error("flaky", True),
+    *_start("flaky"), *_results("flaky", 1, 2, 3), *_complete("flaky"),
+    *_start("broken"), *_results("broken", 1), *_error("broken", True),
+    *_start("broken"), *_results("broken", 1), *_error("broken", False),
+    *_start("poor"), *_results("poor", 1, 2), *_complete("poor"),
+    {"hook": "tune_on_experiment_end", "statuses": ["TERMINATED", "TERMINATED", "ERROR", "TERMINATED"]},
+]
+
+
+@pytest.mark.parametrize("executor", ["local", "spawn"])
+def test_observer_hooks_fire_in_order_over_a_whole_run(plugin_env: PluginEnv, tmp_path: Path,
+                                                       executor: str) -> None:
+    """Every observer hook, fired by a real run of outside plugins found through their entry points:
+    a retried failure, a trial that ends in ERROR, a trial stopped by the scheduler, and a ``run``
+    object adapted by a plugin. The exact sequence of events is the contract of docs/plugins/hooks.md."""
+    record = tmp_path / "events.jsonl"
+    out = plugin_env.run("-c", RECORDED_RUN, str(tmp_path / "results"), executor,
+                         TUNE_STRICT_PLUGINS="1", TUNE_DISABLE_PLUGINS=ONLY_EXAMPLE,
+                         TUNE_RECORDER_FILE=str(record))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [["ok", "TERMINATED", 0], ["flaky", "TERMINATED", 1],
+                                      ["broken", "ERROR", 2], ["poor", "TERMINATED", 0]]
+    events = [json.loads(line) for line in record.read_text().splitlines()]
+    assert events == EXPECTED_EVENTS
+    trial_dirs = sorted(p.name for p in (tmp_path / "results" / "recorded").iterdir() if p.is_dir())
+    # Named after the object the user passed, not after what the adapter made of it.
+    assert trial_dirs == ["Recipe_0_mode=ok", "Recipe_1_mode=flaky", "Recipe_2_mode=broken", "Recipe_3_mode=poor"]
+
+
+def test_installed_executor_is_found_by_name(plugin_env: PluginEnv) -> None:
+    out = plugin_env.lookup(
+        "e = get_executor('spawn', num_cpus=3)\n"
+        "print(type(e).__name__, e.total_resources().cpu)\n"
+        "r = available('executor')['spawn']\n"
+        "print(r.source.plugin, r.source.dist, r.source.version)\n",
+        TUNE_STRICT_PLUGINS="1", TUNE_DISABLE_PLUGINS=ONLY_EXAMPLE,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["SpawnExecutor 3.0", "spawn-executor tune-spawn-executor 0.1.0"]
+
+
+def test_outside_plugins_own_tests_pass_where_installed(plugin_env: PluginEnv, tmp_path: Path) -> None:
+    """The spawn executor's own tests (the executor contract) run against the installed distribution,
+    from a copy outside this repository, as its author would run them."""
+    tests = shutil.copytree(DATA / "tune-spawn-executor" / "tests", tmp_path / "tests")
+    out = plugin_env.run("-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests),
+                         TUNE_STRICT_PLUGINS="1", TUNE_DISABLE_PLUGINS=ONLY_EXAMPLE)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert " passed" in out.stdout and "skipped" not in out.stdout

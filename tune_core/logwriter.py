@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tune_core.interfaces import TrialLogger
+from tune_core.interfaces import TrialLogger, TrialView
 from tune_core.plugins.provenance import describe
 from tune_core.storage import TrialStorage
 from tune_core.trial import Trial
@@ -29,6 +29,24 @@ __all__ = ["LogWriter", "wait_for_pending_writes"]
 log = logging.getLogger("tune_core")
 
 _STOP = object()
+
+
+class _RunView(TrialView):
+    """What loggers see of one run of a trial: its view, with the config the run started with.
+
+    The loggers write on another thread, later; a restart with a new config (``restart_trial``)
+    must not relabel results the trial reported before it.
+    """
+
+    __slots__ = ("_config",)
+
+    def __init__(self, trial: Trial) -> None:
+        super().__init__(trial)
+        self._config = trial.config
+
+    @property
+    def config(self) -> Any:
+        return self._config
 
 _FINISHING: set[threading.Thread] = set()
 _FINISHING_LOCK = threading.Lock()
@@ -54,6 +72,8 @@ class LogWriter:
         self._loggers = list(loggers)
         self._storage = storage or TrialStorage()
         self._states: dict[str, ExperimentState] = {}
+        #: The view of each trial's current run (runner's thread only).
+        self._runs: dict[str, _RunView] = {}
         self._state_lock = threading.Lock()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="tune-logwriter", daemon=True)
@@ -66,15 +86,23 @@ class LogWriter:
 
     # --- called on the runner's thread -----------------------------------------------------------
     def trial_start(self, trial: Trial, restart_from: int | None = None) -> None:
-        """Start logging ``trial``; one restarting from its checkpoint at ``restart_from`` first has
-        every logger drop what it wrote after that iteration (``on_trial_restart``)."""
-        self._queue.put((self._start, (trial, str(trial.logdir), restart_from)))
+        """Start logging a run of ``trial``; one restarting from its checkpoint at ``restart_from``
+        first has every logger drop what it wrote after that iteration (``on_trial_restart``)."""
+        view = self._runs[trial.trial_id] = _RunView(trial)
+        self._queue.put((self._start, (view, str(trial.logdir), restart_from)))
+
+    def _view(self, trial: Trial) -> TrialView:
+        view = self._runs.get(trial.trial_id)
+        if view is None:
+            view = self._runs[trial.trial_id] = _RunView(trial)
+        return view
 
     def trial_results(self, trial: Trial, results: list[dict[str, Any]]) -> None:
-        self._queue.put((self._results, (trial, results)))
+        self._queue.put((self._results, (self._view(trial), results)))
 
     def trial_complete(self, trial: Trial) -> None:
-        self._queue.put((self._each, ("on_trial_complete", trial.view)))
+        view = self._runs.pop(trial.trial_id, None) or _RunView(trial)
+        self._queue.put((self._each, ("on_trial_complete", view)))
 
     def flush(self) -> None:
         self._queue.put((self._each, ("flush",)))
@@ -123,12 +151,12 @@ class LogWriter:
             func, args = item
             func(*args)
 
-    def _start(self, trial: Trial, logdir: str, restart_from: int | None) -> None:
+    def _start(self, view: TrialView, logdir: str, restart_from: int | None) -> None:
         self._storage.make_trial_dir(logdir)
         if restart_from is not None:
             self._storage.prepare_restart(logdir)
-            self._each("on_trial_restart", trial.view, restart_from)
-        self._each("on_trial_start", trial.view)
+            self._each("on_trial_restart", view, restart_from)
+        self._each("on_trial_start", view)
 
     def _guarded(self, func: Callable[..., None], args: tuple[Any, ...]) -> None:
         try:
@@ -136,8 +164,7 @@ class LogWriter:
         except Exception as exc:
             log.error("%s failed: %r", getattr(func, "__name__", func), exc)
 
-    def _results(self, trial: Trial, results: list[dict[str, Any]]) -> None:
-        view = trial.view
+    def _results(self, view: TrialView, results: list[dict[str, Any]]) -> None:
         for logger in list(self._loggers):
             write = logger.on_trial_result
             try:

@@ -90,8 +90,8 @@ class _Recorder:
         self.events.append(("tune_on_trial_complete", {"trial": trial}))
 
     @hookspecs.hookimpl
-    def tune_on_trial_error(self, trial: Any, error: str) -> None:
-        self.events.append(("tune_on_trial_error", {"trial": trial, "error": error}))
+    def tune_on_trial_error(self, trial: Any, error: str, will_retry: bool) -> None:
+        self.events.append(("tune_on_trial_error", {"trial": trial, "error": error, "will_retry": will_retry}))
 
     @hookspecs.hookimpl
     def tune_on_experiment_end(self, trials: Any) -> None:
