@@ -91,8 +91,8 @@ def test_refused_commands_raise_in_the_sender_and_the_run_goes_on(local_dir: Pat
             runner.request(StopTrial("no-such-id")),
             runner.request(AddTrial(first)),
         ]
-        too_big = experiment.make_trial({"iters": 1, "tag": "big"}, "2_big")
-        too_big.resources = type(too_big.resources)(cpu=64)
+        too_big = experiment.make_trial({"iters": 1, "tag": "big"}, "2_big",
+                                        resources=type(first.resources)(cpu=64))
         futures.append(runner.request(AddTrial(too_big)))
         for future in futures:
             with pytest.raises(TuneError) as info:

@@ -20,7 +20,6 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from tune_core.errors import TuneError
@@ -67,7 +66,6 @@ def is_checkpoint_name(name: str) -> bool:
     return name.startswith(_PREFIX) and name[len(_PREFIX):].isdigit()
 
 
-@dataclass(frozen=True)
 class Checkpoint:
     """A complete checkpoint on its way between a trial and the driver.
 
@@ -80,23 +78,29 @@ class Checkpoint:
         data: the checkpoint directory as bytes.
     """
 
-    iteration: int
-    path: str | None = None
-    data: bytes | None = None
+    __slots__ = ("data", "iteration", "path")
 
-    def __post_init__(self) -> None:
-        if (self.path is None) == (self.data is None):
+    def __init__(self, iteration: int, path: str | None = None, data: bytes | None = None) -> None:
+        if (path is None) == (data is None):
             raise ValueError("a Checkpoint holds exactly one of `path` and `data`")
+        self.iteration = iteration
+        self.path = path
+        self.data = data
 
     def __reduce__(self) -> Any:  # Small and fast to pickle: it crosses a pipe or an actor call.
         return (Checkpoint, (self.iteration, self.path, self.data))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Checkpoint) and self.__reduce__() == other.__reduce__()
+
+    def __hash__(self) -> int:
+        return hash(self.__reduce__())
 
     def __repr__(self) -> str:
         where = self.path if self.path is not None else f"<{len(self.data or b'')} bytes>"
         return f"Checkpoint(iteration={self.iteration}, {where})"
 
 
-@dataclass(frozen=True)
 class Metadata:
     """What ``.tune_metadata`` says about a checkpoint.
 
@@ -107,10 +111,10 @@ class Metadata:
         totals: the auto-filled totals (``iteration``, ``time_total``, ``timesteps_total``).
     """
 
-    directory: str
-    kind: str
-    path: str
-    totals: dict[str, Any]
+    __slots__ = ("directory", "kind", "path", "totals")
+
+    def __init__(self, directory: str, kind: str, path: str, totals: dict[str, Any]) -> None:
+        self.directory, self.kind, self.path, self.totals = directory, kind, path, totals
 
     @property
     def iteration(self) -> int:

@@ -142,12 +142,17 @@ class Experiment:
             raise TuneError(f"experiment {name!r}: missing required key `run` ({SPEC_KEYS['run']})")
         return cls(name, **kwargs)
 
-    def make_trial(self, config: dict[str, Any], experiment_tag: str, trial_id: str | None = None) -> Trial:
-        """A new PENDING trial of this experiment with a resolved ``config``."""
+    def make_trial(self, config: dict[str, Any], experiment_tag: str, trial_id: str | None = None,
+                   resources: Resources | None = None) -> Trial:
+        """A new PENDING trial of this experiment with a resolved ``config``.
+
+        ``resources`` defaults to the experiment's (or the trainable's ``default_resource_request``);
+        a trial's resources never change after it is made.
+        """
         from tune_core.trainable_registry import get_trainable
         from tune_core.trial import Trial, new_trial_id
 
-        resources = self.resources
+        resources = resources or self.resources
         if resources is None:
             trainable = get_trainable(self.trainable_name)
             request = getattr(trainable, "default_resource_request", None)

@@ -114,15 +114,20 @@ class TrialView:
     objects, not copies: read them, never change them. Act on a trial through ``TrialRunnerView``.
     """
 
-    __slots__ = ("_trial",)
+    __slots__ = ("_trial", "resources", "trial_id")
+
+    #: 8 hex characters, stable for the life of the experiment (across resumes).
+    trial_id: str
+    #: What the trial asked for (``cpu``, ``gpu``, ``custom``).
+    resources: Resources
 
     def __init__(self, trial: Trial) -> None:
-        self._trial = trial
-
-    @property
-    def trial_id(self) -> str:
-        """8 hex characters, stable for the life of the experiment (across resumes)."""
-        return self._trial.trial_id
+        # Fields that never change are copied: plain attributes are the cheapest to read, and
+        # schedulers read them for every waiting trial at every step.
+        setattr_ = object.__setattr__
+        setattr_(self, "_trial", trial)
+        setattr_(self, "trial_id", trial.trial_id)
+        setattr_(self, "resources", trial.resources)
 
     @property
     def name(self) -> str:
@@ -150,10 +155,6 @@ class TrialView:
     def status(self) -> str:
         """One of ``PENDING``, ``RUNNING``, ``PAUSED``, ``TERMINATED``, ``ERROR``."""
         return self._trial.status
-
-    @property
-    def resources(self) -> Resources:
-        return self._trial.resources
 
     @property
     def last_result(self) -> Mapping[str, Any] | None:
@@ -195,6 +196,9 @@ class TrialView:
 
     def is_finished(self) -> bool:
         return self._trial.status in (TERMINATED, ERROR)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a TrialView is read-only; act on trials through the runner, not {name!r}")
 
     def __repr__(self) -> str:
         return f"TrialView({self.name!r}, id={self.trial_id}, status={self.status})"

@@ -38,15 +38,13 @@ class _RunView(TrialView):
     must not relabel results the trial reported before it.
     """
 
-    __slots__ = ("_config",)
+    __slots__ = ("config",)  # A slot here outruns the property of TrialView: read for every result.
+
+    config: Any
 
     def __init__(self, trial: Trial) -> None:
         super().__init__(trial)
-        self._config = trial.config
-
-    @property
-    def config(self) -> Any:
-        return self._config
+        object.__setattr__(self, "config", trial.config)
 
 _FINISHING: set[threading.Thread] = set()
 _FINISHING_LOCK = threading.Lock()

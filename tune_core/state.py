@@ -166,8 +166,9 @@ class ExperimentState:
             timestamp=float(raw.get("timestamp") or 0.0),
         )
 
-    def restore_trials(self, make_trial: Callable[[dict[str, Any], str, str], Trial]) -> list[Trial]:
-        """The trials as recorded; ``make_trial(config, tag, trial_id)`` supplies the experiment's settings."""
+    def restore_trials(self, make_trial: Callable[..., Trial]) -> list[Trial]:
+        """The trials as recorded; ``make_trial(config, tag, trial_id, resources)`` supplies the
+        experiment's settings."""
         return [_restore_trial(entry, make_trial) for entry in self.trials]
 
     def statuses(self) -> dict[str, str]:
@@ -234,11 +235,12 @@ def record(trial: Trial) -> dict[str, Any]:
     }
 
 
-def _restore_trial(entry: dict[str, Any], make_trial: Callable[[dict[str, Any], str, str], Trial]) -> Trial:
+def _restore_trial(entry: dict[str, Any], make_trial: Callable[..., Trial]) -> Trial:
     config = unpack(entry.get("config_pickle"))
     if config is None:
         config = entry["config"]
-    trial = make_trial(config, entry["experiment_tag"], entry["trial_id"])
+    trial = make_trial(config, entry["experiment_tag"], entry["trial_id"],
+                       Resources.from_spec(entry.get("resources")))
     trial.status = entry["status"]
     trial.logdir = Path(entry["logdir"]) if entry.get("logdir") else None
     trial.checkpoint = entry.get("checkpoint")
@@ -249,7 +251,6 @@ def _restore_trial(entry: dict[str, Any], make_trial: Callable[[dict[str, Any], 
     trial.error_file = entry.get("error_file")
     trial.error_message = entry.get("error_message")
     trial.last_result = entry.get("last_result")
-    trial.resources = Resources.from_spec(entry.get("resources"))
     if entry.get("experiment_id"):
         trial.experiment_id = entry["experiment_id"]
     return trial

@@ -112,15 +112,11 @@ class Trial:
     locating: bool = False
     #: the parts of the state-file record that never change, built once.
     record_static: dict[str, Any] | None = None
-    _view: TrialView | None = field(default=None, repr=False)
+    #: the read-only view plugins get: one per trial, for its whole life.
+    view: TrialView = field(init=False, repr=False)
 
-    @property
-    def view(self) -> TrialView:
-        """The read-only view plugins get: one per trial, created on first use."""
-        view = self._view
-        if view is None:
-            view = self._view = TrialView(self)
-        return view
+    def __post_init__(self) -> None:
+        self.view = TrialView(self)
 
     def latest_checkpoint(self) -> Checkpoint | None:
         """The newest complete checkpoint, in the driver's storage."""

@@ -319,8 +319,9 @@ class FileLogger(TrialLogger, Generic[F]):
         self._cut(trial, iteration)
 
     def on_trial_start(self, trial: TrialView) -> None:
-        self._close(trial.trial_id)
         trial_id = trial.trial_id
+        if trial_id in self._files:
+            self._close(trial_id)
         fresh = trial_id not in self._known
         self._known.add(trial_id)
         self._files[trial_id] = self._start(trial, fresh)

@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -31,6 +32,7 @@ from tune_core.interfaces import (
     TrialResults,
 )
 from tune_core.paths import make_dir
+from tune_core.runtime import drivers
 from tune_core.runtime.protocol import Continue, Pause, Save, Stop, Transport
 from tune_core.runtime.session import PauseRequested, Session, TrialStopped, set_current_session
 
@@ -39,9 +41,9 @@ __all__ = ["INLINE_FLUSH_RESULTS", "LINGER_S", "TrialHost"]
 LINGER_S = 0.01
 INLINE_FLUSH_RESULTS = 512
 
-#: ``context(workdir, fresh)`` wraps a trial's run: the executor's own set-up around it (the local
-#: executor captures the trial's stdout/stderr and sets its environment there).
-RunContext = Callable[[str, bool], AbstractContextManager[Any]]
+#: ``context(launch, workdir, fresh)`` wraps a trial's run: the executor's own set-up around it (the
+#: local executor captures the trial's stdout/stderr and sets its environment there).
+RunContext = Callable[[TrialLaunch, str, bool], AbstractContextManager[Any]]
 
 
 class TrialHost:
@@ -69,7 +71,7 @@ class TrialHost:
         #: Messages that came from the driver side while a trial ran but were not for it
         #: (an executor's own "exit", say); the executor's loop handles them after ``run``.
         self.leftover: list[Any] = []
-        self._closed = threading.Event()
+        self._closed = False
         self._sender = threading.Thread(target=self._send_loop, name="tune-sender", daemon=True)
         self._sender.start()
 
@@ -82,8 +84,6 @@ class TrialHost:
         is where the trial writes (default: ``launch.logdir``, the driver's directory for it).
         Never raises for the trial's own errors: they become ``TrialFailed`` with the traceback.
         """
-        from tune_core.runtime import drivers
-
         trial_id = launch.trial_id
         workdir = workdir or launch.logdir
         self._begin(trial_id)
@@ -92,7 +92,7 @@ class TrialHost:
         ended: Any = TrialFinished(trial_id)
         try:
             fresh = make_dir(workdir)
-            with context(workdir, fresh) if context is not None else nullcontext():
+            with context(launch, workdir, fresh) if context is not None else nullcontext():
                 try:
                     restore = self._materialize(launch.restore, workdir)
                     if isinstance(trainable, type):
@@ -176,8 +176,8 @@ class TrialHost:
             self._transport.send(*messages)  # One write: the driver wakes once for all.
 
     def _send_loop(self) -> None:
-        closed = self._closed
-        while not closed.wait(LINGER_S):
+        while not self._closed:
+            time.sleep(LINGER_S)  # Cheaper than waiting on an event: this runs 100 times a second.
             if self._buffer:
                 with self._lock:
                     if self._buffer:
@@ -186,8 +186,8 @@ class TrialHost:
                 self._tick()
 
     def close(self) -> None:
-        """Stop the background sender (a host that runs no more trials)."""
-        self._closed.set()
+        """Stop the background sender (a host that runs no more trials); it ends within ``LINGER_S``."""
+        self._closed = True
 
     # --- commands from the driver -------------------------------------------------------------
     def stop_requested(self, trial_id: str) -> bool:

@@ -8,7 +8,6 @@ as they come. Driver -> trial: the four commands below. Each is small and pickle
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Any
 
 from tune_core.interfaces import DecisionPoint
@@ -16,45 +15,56 @@ from tune_core.interfaces import DecisionPoint
 __all__ = ["Command", "Continue", "Pause", "Save", "Stop", "Transport"]
 
 
-@dataclass(frozen=True)
-class Continue:
+class _Command:
+    """A command for one trial. Plain classes (not dataclasses): cheap to import in every worker."""
+
+    __slots__ = ("trial_id",)
+
+    def __init__(self, trial_id: str) -> None:
+        self.trial_id = trial_id
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.trial_id,))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__reduce__() == self.__reduce__()
+
+    def __hash__(self) -> int:
+        return hash(self.__reduce__())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self.__reduce__()[1]!r}"
+
+
+class Continue(_Command):
     """Release the trial held at a decision point; ``decision_point`` is where it waits next."""
 
-    trial_id: str
-    decision_point: DecisionPoint | None = None
+    __slots__ = ("decision_point",)
+
+    def __init__(self, trial_id: str, decision_point: DecisionPoint | None = None) -> None:
+        self.trial_id = trial_id
+        self.decision_point = decision_point
 
     def __reduce__(self) -> Any:
         return (Continue, (self.trial_id, self.decision_point))
 
 
-@dataclass(frozen=True)
-class Stop:
+class Stop(_Command):
     """End the trial now; it reports nothing more."""
 
-    trial_id: str
-
-    def __reduce__(self) -> Any:
-        return (Stop, (self.trial_id,))
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Pause:
+class Pause(_Command):
     """Checkpoint the trial where it is, then end it with ``TrialPaused``."""
 
-    trial_id: str
-
-    def __reduce__(self) -> Any:
-        return (Pause, (self.trial_id,))
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Save:
+class Save(_Command):
     """Checkpoint the trial after its current iteration, and go on."""
 
-    trial_id: str
-
-    def __reduce__(self) -> Any:
-        return (Save, (self.trial_id,))
+    __slots__ = ()
 
 
 Command = Continue | Stop | Pause | Save

@@ -151,7 +151,9 @@ class Session:
 
 
 _local = threading.local()
-_active: list[Session] = []
+#: How many trials run in this process now, and the latest to start.
+_active = 0
+_latest: Session | None = None
 _active_lock = threading.Lock()
 
 
@@ -162,18 +164,17 @@ def current_session() -> Session | None:
     process runs exactly one trial (a worker process or an actor).
     """
     session: Session | None = getattr(_local, "session", None)
-    if session is not None:
-        return session
-    active = _active
-    return active[0] if len(active) == 1 else None
+    if session is None and _active == 1:
+        return _latest
+    return session
 
 
 def set_current_session(session: Session | None) -> None:
     """Make ``session`` this thread's (``None``: end this thread's)."""
+    global _active, _latest
     previous = getattr(_local, "session", None)
     _local.session = session
     with _active_lock:
-        if previous is not None and previous in _active:
-            _active.remove(previous)
+        _active += (session is not None) - (previous is not None)
         if session is not None:
-            _active.append(session)
+            _latest = session
