@@ -26,6 +26,7 @@ two points.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -133,7 +134,9 @@ def own_bytes(trial: Any, other: Any) -> tuple[int, dict[str, int]]:
     mine = {k: v for k, v in _reachable(trial).items() if k not in shared}
     per_attr: dict[str, int] = {}
     counted: set[int] = set()
-    for name, value in vars(trial).items():
+    attrs = vars(trial) if hasattr(trial, "__dict__") else {  # a slotted dataclass
+        f.name: getattr(trial, f.name) for f in dataclasses.fields(trial)}
+    for name, value in attrs.items():
         ids = [i for i in _reachable(value) if i in mine and i not in counted]
         counted.update(ids)
         if ids:

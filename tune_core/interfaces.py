@@ -116,6 +116,7 @@ class TrialView:
 
     __slots__ = ("_trial", "resources", "trial_id")
 
+    _trial: Trial
     #: 8 hex characters, stable for the life of the experiment (across resumes).
     trial_id: str
     #: What the trial asked for (``cpu``, ``gpu``, ``custom``).
@@ -199,6 +200,9 @@ class TrialView:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"a TrialView is read-only; act on trials through the runner, not {name!r}")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self._trial,))
 
     def __repr__(self) -> str:
         return f"TrialView({self.name!r}, id={self.trial_id}, status={self.status})"

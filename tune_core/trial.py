@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ def new_trial_id() -> str:
             return trial_id
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Trial:
     """One trial of an experiment.
 
@@ -118,6 +118,14 @@ class Trial:
     def __post_init__(self) -> None:
         self.view = TrialView(self)
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _FIELDS}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.view = TrialView(self)
+
     def latest_checkpoint(self) -> Checkpoint | None:
         """The newest complete checkpoint, in the driver's storage."""
         if self.checkpoint is None:
@@ -161,6 +169,10 @@ class Trial:
                 sys.intern(k): (sys.intern(v) if type(v) is str and k in _SHARED_VALUES else v)
                 for k, v in self.last_result.items()
             }
+
+#: What a pickled trial holds: every field but its view, which is made again.
+_FIELDS = tuple(f.name for f in fields(Trial) if f.name != "view")
+
 
 def trial_dirname(trial: Trial, max_len: int | None = None) -> str:
     """A file-system-safe directory name for ``trial``: its name, bounded in length.
