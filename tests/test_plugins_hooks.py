@@ -196,6 +196,29 @@ def test_hook_tune_trainable_adapters(register_plugin: Register, local_dir: Path
     assert trials[0].name == "Objective_0_x=1"
 
 
+def test_an_adapter_that_returns_none_is_named(register_plugin: Register, local_dir: Path) -> None:
+    class Careless:
+        @hookimpl
+        def tune_trainable_adapters(self) -> Iterator[TrainableAdapterSpec]:
+            yield TrainableAdapterSpec(name="careless", matches=lambda o: isinstance(o, Objective),
+                                       adapt=lambda o: None)
+
+    register_plugin(Careless(), name="careless-plugin")
+    with pytest.raises(tune.TuneError, match=r"trainable adapter 'careless' .* adapt\(\) returned None"):
+        run_hooked(local_dir, run=Objective())
+
+
+def test_logger_arguments_by_name(register_plugin: Register, local_dir: Path) -> None:
+    register_plugin(Provider(), name="provider")
+    Log.made.clear()
+    run_hooked(local_dir, loggers=["json", "mine"], logger_config={"mine": {"prefix": "step "}})
+    assert Log.made[0].lines == ["step 1", "step 2", "step 3"]
+    with pytest.raises(tune.TuneError, match=r"`logger_config` names 'csv', which is not a logger of this run"):
+        run_hooked(local_dir, loggers=["json"], logger_config={"csv": {}})
+    with pytest.raises(tune.TuneError, match=r"logger 'mine' .* got an unexpected argument 'prefx'"):
+        run_hooked(local_dir, loggers=["mine"], logger_config={"mine": {"prefx": ""}})
+
+
 def test_instantiate_refuses_an_adapter_record_clearly(register_plugin: Register) -> None:
     register_plugin(Provider(), name="provider")
     reg = available("trainable-adapter")["mine"]

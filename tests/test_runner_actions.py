@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import tune_core as tune
+from tune_core.executors.thread import ThreadExecutor
 from tune_core.interfaces import (
     CONTINUE,
     PAUSE,
@@ -20,10 +21,13 @@ from tune_core.interfaces import (
     PENDING,
     TERMINATED,
     DecisionPoint,
+    Searcher,
+    TrialFinished,
     TrialRunnerView,
     TrialScheduler,
     TrialView,
 )
+from tune_core.search import BasicVariantGenerator
 
 
 class Stepper(tune.Trainable):
@@ -222,3 +226,193 @@ def test_views_are_read_only_and_stable(local_dir: Path) -> None:
     assert len(seen) == 2 and all(view is seen[0] for view in seen)  # The last (done) skips it.
     assert seen[0].status == TERMINATED and seen[0].checkpoint is not None
     assert seen[0].checkpoint.path == trial.checkpoint and seen[0].checkpoint.iteration == 2
+
+
+# --- what the runner does at the edges ----------------------------------------------------------
+
+
+class PauseOnce(FirstFit):
+    """PAUSE on the first result past ``at`` (no decision point: the trial streams on meanwhile)."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.paused = at, False
+
+    def on_trial_result(self, runner: TrialRunnerView, trial: TrialView, result: dict[str, Any]) -> str:
+        if not self.paused and result["training_iteration"] >= self.at:
+            self.paused = True
+            return PAUSE
+        return CONTINUE
+
+
+class Fast(tune.Trainable):
+    def _setup(self, config: dict[str, Any]) -> None:
+        self.value = 0
+
+    def _train(self) -> dict[str, Any]:
+        self.value += 1
+        return {"value": self.value, "done": self.value >= self.config["n"]}
+
+    def _save(self, checkpoint_dir: str) -> dict[str, Any]:
+        return {"value": self.value}
+
+    def _restore(self, checkpoint: Any) -> None:
+        self.value = checkpoint["value"]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_pause_on_a_streamed_result_loses_nothing(local_dir: Path, executor: str) -> None:
+    """The trial runs on until it has checkpointed; every result it reports until then is logged once."""
+    (trial,) = tune.run_experiments(
+        {"fast": {"run": Fast, "config": {"n": 3000}, "local_dir": str(local_dir)}},
+        scheduler=PauseOnce(at=3), executor=executor, verbose=0)
+    assert trial.status == TERMINATED
+    assert [r["training_iteration"] for r in _lines(trial)] == list(range(1, 3001))
+    assert [r["value"] for r in _lines(trial)] == list(range(1, 3001))
+
+
+def test_trainables_sharing_a_name_each_run_their_own(local_dir: Path) -> None:
+    trials = tune.run_experiments(
+        {"one": {"run": lambda config, reporter: reporter(v=1), "local_dir": str(local_dir)},
+         "two": {"run": lambda config, reporter: reporter(v=2), "local_dir": str(local_dir)}},
+        executor_config={"num_cpus": 1}, verbose=0)
+    assert [(t.experiment_name, t.last_result["v"]) for t in trials] == [("one", 1), ("two", 2)]
+
+
+class Recorder(Searcher):
+    """Suggests ``x`` = 0, 1; remembers what it heard."""
+
+    def __init__(self) -> None:
+        self.completed: list[tuple[float, bool]] = []
+        self.given = 0
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        self.given += 1
+        return {"x": self.given - 1, "step": 1, "n": 5} if self.given <= 2 else self.FINISHED
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        self.completed.append(((result or {}).get("training_iteration", 0), error))
+
+
+class StopThePaused(FirstFit):
+    """Pauses trial x=0 at iteration 2; when x=1 reports, stops the paused one."""
+
+    def decision_point(self, trial: TrialView) -> DecisionPoint | None:
+        return DecisionPoint("training_iteration", 2) if trial.config["x"] == 0 else None
+
+    def on_trial_result(self, runner: TrialRunnerView, trial: TrialView, result: dict[str, Any]) -> str:
+        if trial.config["x"] == 0:
+            return PAUSE
+        for other in runner.trials_with_status(PAUSED):
+            runner.stop_trial(other)
+        return CONTINUE
+
+    def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
+        return next((t for t in runner.trials_with_status(PENDING) if runner.has_resources(t.resources)), None)
+
+
+def test_the_searcher_hears_of_a_paused_trial_that_is_stopped(local_dir: Path) -> None:
+    searcher = Recorder()
+    trials = tune.run_experiments({"s": {"run": Stepper, "local_dir": str(local_dir), "num_samples": 5}},
+                                  scheduler=StopThePaused(), search_alg=searcher, executor="thread",
+                                  executor_config={"num_cpus": 1}, verbose=0)
+    assert [t.status for t in trials] == [TERMINATED, TERMINATED]
+    assert sorted(searcher.completed) == [(2, False), (5, False)]
+
+
+def flaky_stepper(config: dict[str, Any], reporter: Any) -> None:
+    """Counts with ``save_checkpoint`` every iteration; after a restart from another trial's
+    checkpoint (``step`` 10), it fails once at ``fail_at``."""
+    loaded = tune.load_checkpoint()
+    value, iteration = (loaded["value"], loaded["iteration"]) if loaded else (0, 0)
+    while iteration < config["n"]:
+        iteration += 1
+        value += config["step"]
+        reporter(value=value)
+        if (config["name"] == "high" and iteration <= 4) or config["step"] == 10:
+            tune.save_checkpoint({"value": value, "iteration": iteration})
+        mark = Path(config["mark"])
+        if config["step"] == 10 and iteration == config["fail_at"] and not mark.exists():
+            mark.write_text("x")
+            raise RuntimeError("fails once after the exploit")
+
+
+class ExploitLate(FirstFit):
+    """``low`` waits at iteration 5; it then continues from ``high``'s checkpoint at 4."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def decision_point(self, trial: TrialView) -> DecisionPoint | None:
+        return None if self.done or trial.config["name"] == "high" else DecisionPoint("training_iteration", 5)
+
+    def on_trial_result(self, runner: TrialRunnerView, trial: TrialView, result: dict[str, Any]) -> str:
+        if trial.config["name"] == "low" and not self.done and result["training_iteration"] == 5:
+            self.done = True
+            high = next(t for t in runner.get_trials() if t.config["name"] == "high")
+            runner.restart_trial(trial, from_trial=high, config={**trial.config, "step": 10})
+        return CONTINUE
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_restart_from_an_older_checkpoint_then_a_failure(local_dir: Path, executor: str) -> None:
+    """``low`` at iteration 5 continues from ``high``'s checkpoint at 4: its own result 5 goes (it
+    belongs to a state it no longer has), 5 and 6 come anew; a failure after 6 restarts it from its
+    checkpoint at 6, and each iteration is in the log once."""
+    trials = tune.run_experiments(
+        {"late": {"run": flaky_stepper, "local_dir": str(local_dir), "max_failures": 1,
+                  "config": {"n": 7, "step": 1, "fail_at": 6, "mark": str(local_dir / "mark"),
+                             "name": tune.grid_search(["high", "low"])}}},
+        scheduler=ExploitLate(), executor=executor, executor_config={"num_cpus": 1}, verbose=0)
+    high, low = trials
+    assert (high.status, low.status, low.num_failures) == (TERMINATED, TERMINATED, 1)
+    lines = _lines(low)
+    assert [r["training_iteration"] for r in lines] == [1, 2, 3, 4, 5, 6, 7]
+    assert [r["value"] for r in lines] == [1, 2, 3, 4, 14, 24, 34]
+    assert [r["config"]["step"] for r in lines] == [1, 1, 1, 1, 10, 10, 10]
+
+
+class Scripted(ThreadExecutor):
+    """A thread executor that holds each trial's events back and delivers all of them in one poll,
+    and that cannot pause: a PAUSE then arrives when the trial has already ended."""
+
+    def __init__(self) -> None:
+        super().__init__(num_cpus=1)
+        self.held: list[Any] = []
+
+    def pause_trial(self, trial_id: str) -> bool:
+        return False
+
+    def poll(self, timeout: float) -> list[Any]:
+        self.held += super().poll(timeout)
+        if any(isinstance(e, TrialFinished) for e in self.held):
+            events, self.held = self.held, []
+            return events
+        return []
+
+
+def three(config: dict[str, Any], reporter: Any) -> None:
+    for i in range(3):
+        reporter(i=i)
+
+
+def test_a_pause_for_a_trial_that_already_ended_is_dropped(local_dir: Path) -> None:
+    scheduler = PauseOnce(at=1)
+    (trial,) = tune.run_experiments({"ended": {"run": three, "local_dir": str(local_dir)}},
+                                    scheduler=scheduler, executor=Scripted(), verbose=0)
+    assert scheduler.paused and trial.status == TERMINATED and trial.num_results == 3
+    assert trial.run_count == 1, "the trial ran again although it had finished"
+    assert [r["i"] for r in _lines(trial)] == [0, 1, 2]
+
+
+class SameTrialTwice(BasicVariantGenerator):
+    def next_trial(self) -> Any:
+        trial = super().next_trial()
+        if trial is not None:
+            self.first = getattr(self, "first", trial)
+        return self.first if trial is not None else None
+
+
+def test_a_searcher_that_returns_a_trial_twice_is_named(local_dir: Path) -> None:
+    with pytest.raises(tune.TuneError, match=r"SameTrialTwice.next_trial\(\) returned .*every trial id once"):
+        tune.run_experiments({"twice": {"run": three, "local_dir": str(local_dir), "num_samples": 2}},
+                             search_alg=SameTrialTwice(), executor="thread", verbose=0)

@@ -45,6 +45,7 @@ def run_experiments(
     search_alg_config: Mapping[str, Any] | None = None,
     executor_config: Mapping[str, Any] | None = None,
     loggers: Sequence[str | TrialLogger] | None = None,
+    logger_config: Mapping[str, Mapping[str, Any]] | None = None,
     metric: str | None = None,
     mode: str | None = None,
     queue_trials: bool = False,
@@ -62,6 +63,7 @@ def run_experiments(
         executor: where trials run: ``"local"`` (default, worker processes) or a plugin's name;
             ``executor_config`` holds its arguments, e.g. ``{"num_cpus": 4, "num_gpus": 1}``.
         loggers: logger names or instances (default: every logger that is on by default).
+        logger_config: arguments for loggers given by name, ``{"tensorboard": {"flush_secs": 5}}``.
         metric, mode: the objective, handed to the scheduler and searcher unless they set their own.
         resume: continue the experiments from their ``experiment_state.json`` (finished trials stay
             done, the others go on from their latest checkpoint); without a state, start fresh.
@@ -95,7 +97,7 @@ def run_experiments(
     try:
         with blame(components):
             execu.prepare(search.total_trials())
-        logger_objs = _resolve_loggers(loggers)
+        logger_objs = _resolve_loggers(loggers, logger_config)
     except BaseException:
         execu.shutdown()
         raise
@@ -242,13 +244,12 @@ def _restore(states: dict[str, ExperimentState], exps: list[Experiment], search:
 def _remember_components(exps: list[Experiment], search: SearchAlgorithm, sched: TrialScheduler) -> None:
     """Pickle what ``tune-core resume`` needs to rebuild the run, for the state files."""
     from tune_core.state import pack
-    from tune_core.trainable_registry import get_trainable
 
-    search_blob, sched_blob = pack(search), pack(sched)
+    search_blob, sched_blob = pack(search, "the search algorithm"), pack(sched, "the scheduler")
     for exp in exps:
         exp.extra_state.update(
-            spec_pickle=pack({"name": exp.name, "run": get_trainable(exp.trainable_name),
-                              "trainable_name": exp.trainable_name, **exp.spec}),
+            spec_pickle=pack({"name": exp.name, "run": exp.trainable,
+                              "trainable_name": exp.trainable_name, **exp.spec}, f"experiment {exp.name!r}"),
             search_alg_pickle=search_blob,
             scheduler_pickle=sched_blob,
         )
@@ -301,17 +302,33 @@ def _resolve(argument: str, given: Any, config: Mapping[str, Any] | None, interf
     return given
 
 
-def _resolve_loggers(given: Sequence[str | TrialLogger] | None) -> list[TrialLogger]:
+def _resolve_loggers(given: Sequence[str | TrialLogger] | None,
+                     config: Mapping[str, Mapping[str, Any]] | None = None) -> list[TrialLogger]:
+    """The run's loggers: those given (names or instances, in order), or every default one; a
+    logger given by name gets its arguments from ``config[name]``."""
     from tune_core.plugins.registry import instantiate, logger_specs
 
-    if given is None:
-        return [instantiate(reg) for reg in logger_specs(None)]
+    if config is not None and not isinstance(config, Mapping):
+        raise TuneError(f"`logger_config` must be a dict {{logger name: {{argument: value}}}}, got {config!r}")
+    if given is not None and (isinstance(given, str) or not isinstance(given, Sequence)):
+        raise TuneError(f"`loggers` must be a list of logger names or TrialLogger instances, got {given!r}")
+    items: list[Any] = list(logger_specs(None)) if given is None else list(given)
     out: list[TrialLogger] = []
-    for item in given:
+    named: set[str] = set()
+    for item in items:
         if isinstance(item, TrialLogger):
             out.append(item)
-        elif isinstance(item, str):
-            out.extend(instantiate(reg) for reg in logger_specs([item]))
-        else:
+            continue
+        if not isinstance(item, str) and given is not None:
             raise TuneError(f"`loggers` entries must be logger names or TrialLogger instances, got {item!r}")
+        (reg,) = logger_specs([item]) if isinstance(item, str) else (item,)
+        named.add(reg.name)
+        options = (config or {}).get(reg.name, {})
+        if not isinstance(options, Mapping):
+            raise TuneError(f"`logger_config[{reg.name!r}]` must be a dict of arguments, got {options!r}")
+        out.append(instantiate(reg, **options))
+    unknown = sorted(set(config or {}) - named)
+    if unknown:
+        raise TuneError(f"`logger_config` names {unknown[0]!r}, which is not a logger of this run; "
+                        f"its loggers by name: {', '.join(sorted(named)) or '(none)'}")
     return out

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from tune_core.errors import TuneError, closest
 from tune_core.resources import Resources
-from tune_core.trainable_registry import resolve_run
+from tune_core.trainable_registry import get_trainable, resolve_run
 
 if TYPE_CHECKING:
     from tune_core.trial import Trial
@@ -76,6 +76,9 @@ class Experiment:
             raise TuneError(f"{where}: missing required key `run` ({SPEC_KEYS['run']})")
         self.name = name
         self.trainable_name = resolve_run(run, f"{name}.run")
+        #: The trainable this experiment runs: its own, even if another experiment's trainable
+        #: takes the same name in the registry later.
+        self.trainable = get_trainable(self.trainable_name)
         self.stop = _check_stop(where, stop)
         if config is not None and not isinstance(config, Mapping):
             raise TuneError(f"{where}: `config` must be a dict, got {type(config).__name__}")
@@ -149,13 +152,11 @@ class Experiment:
         ``resources`` defaults to the experiment's (or the trainable's ``default_resource_request``);
         a trial's resources never change after it is made.
         """
-        from tune_core.trainable_registry import get_trainable
         from tune_core.trial import Trial, new_trial_id
 
         resources = resources or self.resources
         if resources is None:
-            trainable = get_trainable(self.trainable_name)
-            request = getattr(trainable, "default_resource_request", None)
+            request = getattr(self.trainable, "default_resource_request", None)
             asked = request(config) if request is not None else None
             resources = Resources.from_spec(asked, f"{self.name}.resources") if asked else Resources()
         return Trial(
@@ -173,6 +174,7 @@ class Experiment:
             checkpoint_score_attr=self.checkpoint_score_attr,
             max_failures=self.max_failures,
             restore_path=self.restore,
+            trainable=self.trainable,
             trial_id=trial_id or new_trial_id(),
         )
 

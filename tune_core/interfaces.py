@@ -107,11 +107,13 @@ EVERY_RESULT = DecisionPoint(TRAINING_ITERATION, -math.inf)
 
 
 class TrialView:
-    """A trial as plugins see it: read-only, one view per trial for its whole life.
+    """A trial as plugins see it: read-only.
 
-    Schedulers, loggers and observer hooks receive views; a view is the same object every time for
-    the same trial, so it can key a dict. ``config`` and ``last_result`` are the runner's own
-    objects, not copies: read them, never change them. Act on a trial through ``TrialRunnerView``.
+    Schedulers and observer hooks receive the trial's view, the same object for the trial's whole
+    life, so it can key a dict. Loggers receive a view of one run of the trial: the same fields, with
+    ``config`` as that run started (a restart with a new config does not relabel earlier results).
+    ``config`` and ``last_result`` are the runner's own objects, not copies: read them, never
+    change them. Act on a trial through ``TrialRunnerView``.
     """
 
     __slots__ = ("_trial", "resources", "trial_id")
@@ -212,13 +214,14 @@ class TrialRunnerView(ABC):
     """What a scheduler may ask of the runner, and do to trials through it.
 
     The actions (``pause_trial``, ``stop_trial``, ``restart_trial``, ``save_trial``) may be called from
-    any scheduler method. Called on the trial whose result the scheduler is deciding on, they take
-    effect at once and the decision the scheduler then returns for that result is ignored.
+    any scheduler method. ``pause_trial``, ``stop_trial`` and ``restart_trial`` called on the trial
+    whose result the scheduler is deciding on take effect at once, and the decision it then returns
+    for that result is ignored; ``save_trial`` leaves the decision as returned.
     """
 
     @abstractmethod
     def get_trials(self) -> list[TrialView]:
-        """Every trial of the run, in the order they were added."""
+        """Every trial of the run, in the order they were added (the runner's own list: read it)."""
 
     def get_trial(self, trial_id: str) -> TrialView | None:
         """The trial with this id, or ``None``."""
@@ -233,8 +236,10 @@ class TrialRunnerView(ABC):
         """Whether a trial asking for ``resources`` could start now."""
 
     def pause_trial(self, trial: TrialView) -> None:
-        """Pause ``trial``: a running one checkpoints where it is and frees its resources; a pending
-        one waits as ``PAUSED``. It runs again when ``choose_trial_to_run`` picks it."""
+        """Pause ``trial``: a running one frees its resources after checkpointing (a class trainable
+        where it is; a function trainable resumes from its latest own checkpoint, and what it
+        reported after that is reported again); a pending one waits as ``PAUSED``. It runs again
+        when ``choose_trial_to_run`` picks it."""
         raise NotImplementedError
 
     def stop_trial(self, trial: TrialView) -> None:
@@ -246,10 +251,12 @@ class TrialRunnerView(ABC):
         """Continue ``trial`` from ``from_trial``'s latest checkpoint, with ``config`` if given (PBT's
         exploit).
 
-        The checkpoint is copied into ``trial``'s own directory. A running trial restarts at once; a
-        paused or pending one starts from that checkpoint when next chosen. ``trial``'s logs keep
-        every result it reported before; the results after the restart carry the new config and
-        continue the checkpoint's counters (``training_iteration`` = the checkpoint's iteration + 1).
+        The checkpoint is copied into ``trial``'s own directory and becomes its latest. A running
+        trial restarts at once; a paused or pending one starts from that checkpoint when next
+        chosen. As with any restart from a checkpoint taken at iteration ``n``, ``trial``'s logs are
+        cut back to ``n`` (its own results up to ``n`` stay, later ones go: they belong to a state it
+        no longer has), and the results after the restart carry the new config and continue the
+        checkpoint's counters (``training_iteration`` = ``n + 1``, ...).
 
         Raises:
             TuneError: ``from_trial`` has no checkpoint yet, or ``trial`` has finished.
@@ -293,7 +300,7 @@ class TrialScheduler(_Objective, ABC):
         """A new trial was added to the runner (also each trial of a resumed experiment)."""
 
     def on_trial_error(self, runner: TrialRunnerView, trial: TrialView) -> None:
-        """A trial failed for good (no retries left); it is now ``ERROR``."""
+        """A trial failed for good (no retries left); it is ``ERROR`` now."""
 
     @abstractmethod
     def on_trial_result(self, runner: TrialRunnerView, trial: TrialView, result: dict[str, Any]) -> str:
@@ -316,7 +323,7 @@ class TrialScheduler(_Objective, ABC):
     def decision_point(self, trial: TrialView) -> DecisionPoint | None:
         """Where ``trial`` must next wait for this scheduler; ``None`` lets it stream freely.
 
-        Asked when the trial starts or resumes and after each decision on a held result.
+        Asked when the trial starts (or starts again) and whenever a held result gets ``CONTINUE``.
         Decisions on results that were not held are applied as soon as they are made.
         """
         return None
@@ -408,15 +415,15 @@ class TrialLogger(ABC):
     """
 
     def on_trial_restart(self, trial: TrialView, iteration: int) -> None:
-        """``trial`` starts again from its own checkpoint taken at ``iteration`` (0: from scratch),
-        after a failure, a pause or an experiment resume; ``on_trial_start`` follows.
+        """``trial`` starts again from a checkpoint taken at ``iteration`` (0: from scratch): after a
+        failure, a pause, an experiment resume, or from another trial's checkpoint
+        (``restart_trial``); ``on_trial_start`` follows.
 
         Its next result has ``training_iteration == iteration + 1``: results with a higher
-        ``training_iteration`` at the end of what this logger wrote for the trial will be reported
-        again, so drop them (each iteration is then logged once). Also called before the first start
-        of a trial whose directory holds output of an attempt the experiment state never recorded.
-        Not called when a trial continues from another trial's checkpoint (``restart_trial``): its
-        logs go on.
+        ``training_iteration`` at the end of what this logger wrote for the trial are reported
+        again or no longer hold, so drop them (each iteration is then logged once). Also called
+        before the first start of a trial whose directory holds output of an attempt the experiment
+        state never recorded.
         """
 
     def on_trial_start(self, trial: TrialView) -> None:
@@ -435,7 +442,7 @@ class TrialLogger(ABC):
         flush and close its files."""
 
     def flush(self) -> None:
-        """Push buffered output to disk; called every few seconds."""
+        """Push buffered output to disk; called every few seconds and before each state snapshot."""
 
     def close(self) -> None:
         """The experiment run ended."""
@@ -465,7 +472,8 @@ class TrialLaunch:
     checkpoint_freq: int = 0
     checkpoint_at_end: bool = False
     restore: Checkpoint | None = None
-    #: environment variables to set while the trial runs (e.g. ``CUDA_VISIBLE_DEVICES``).
+    #: environment variables to set while the trial runs (e.g. ``CUDA_VISIBLE_DEVICES``); an executor
+    #: that gives each trial a process of its own sets them (threads share one environment).
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -494,7 +502,8 @@ class TrialCheckpointed:
 
 @dataclass
 class TrialPaused:
-    """The trial stopped at the runner's request after saving a checkpoint; it can resume anywhere."""
+    """The trial stopped at the runner's request, after its checkpoint (a class trainable saves one
+    where it is; a function trainable keeps its latest); it can resume anywhere."""
 
     trial_id: str
 

@@ -152,7 +152,6 @@ class LogWriter:
     def _start(self, view: TrialView, logdir: str, restart_from: int | None) -> None:
         self._storage.make_trial_dir(logdir)
         if restart_from is not None:
-            self._storage.prepare_restart(logdir)
             self._each("on_trial_restart", view, restart_from)
         self._each("on_trial_start", view)
 

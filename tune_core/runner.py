@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tune_core.checkpoints import Checkpoint
+from tune_core.checkpoints import Checkpoint, read_metadata
 from tune_core.checkpoints import rank as checkpoint_rank
 from tune_core.checkpoints import retain as retain_checkpoints
 from tune_core.commands import AddTrial, Command, CommandQueue, StopTrial
@@ -130,6 +130,10 @@ class TrialRunner(TrialRunnerView):
         self._interrupted = False
         #: The result batch being processed: [trial, results, logged, processed] (see ``_log_batch``).
         self._batch: list[Any] | None = None
+        #: The trial a scheduler paused, stopped or restarted through this view while deciding.
+        self._acted: Trial | None = None
+        #: Trials whose run ended in the events being handled (a PAUSE for them comes too late).
+        self._ending: set[str] = set()
 
     # --- TrialRunnerView: what schedulers read ---------------------------------------------------
     def get_trials(self) -> list[TrialView]:
@@ -168,6 +172,7 @@ class TrialRunner(TrialRunnerView):
 
     def pause_trial(self, trial: TrialView | Trial) -> None:
         own = self._own(trial, "pause_trial")
+        self._acted = own
         if own.status == RUNNING:
             self._pause(own)
         elif own.status == PENDING:
@@ -178,15 +183,15 @@ class TrialRunner(TrialRunnerView):
         """Stop a trial on the loop's own thread (a scheduler, a searcher); other threads send
         ``request(StopTrial(trial_id))``."""
         own = self._own(trial, "stop_trial")
+        self._acted = own
         if own.status == RUNNING:
             self._log_batch(own)
             self._executor.stop_trial(own.trial_id)
-            self._search_alg.on_trial_complete(own.trial_id, own.last_result)
-            self._scheduler.on_trial_remove(self, own.view)
-            self._finish(own, TERMINATED)
-        elif own.status in (PENDING, PAUSED):
-            self._scheduler.on_trial_remove(self, own.view)
-            self._finish(own, TERMINATED)
+        elif own.status not in (PENDING, PAUSED):
+            return
+        self._search_alg.on_trial_complete(own.trial_id, own.last_result)
+        self._scheduler.on_trial_remove(self, own.view)
+        self._finish(own, TERMINATED)
 
     def restart_trial(self, trial: TrialView | Trial, *, from_trial: TrialView | Trial,
                       config: Mapping[str, Any] | None = None) -> None:
@@ -203,12 +208,12 @@ class TrialRunner(TrialRunnerView):
             own.logdir = self._make_logdir(own)
         path = self._storage.copy_checkpoint(source.checkpoint, str(own.logdir), source.checkpoint_iteration)
         was_running = own.status == RUNNING
+        self._acted = own
         if was_running:
             self._log_batch(own)
             self._executor.stop_trial(own.trial_id)
             self._release(own, PENDING)
         own.checkpoint, own.checkpoint_iteration = path, source.checkpoint_iteration
-        own.exploited = True  # Its logs go on: nothing is cut back when it starts.
         if config is not None:
             own.config = dict(config)
             own.record_static = None
@@ -295,6 +300,7 @@ class TrialRunner(TrialRunnerView):
         events = self._executor.poll(timeout)
         if type(events) is not list:
             raise wrong_return("executor", self._executor, "poll", events, "a list of executor events")
+        self._ending = {e.trial_id for e in events if isinstance(e, (TrialFinished, TrialFailed))}
         for event in events:
             if isinstance(event, TrialResults):
                 self._on_results(event)
@@ -337,9 +343,10 @@ class TrialRunner(TrialRunnerView):
             trial = search.next_trial()
             if trial is None:
                 break
-            if not isinstance(trial, Trial):
+            if not isinstance(trial, Trial) or trial.trial_id in self._by_id:
                 raise wrong_return("searcher", search, "next_trial", trial,
-                                   "None, or a trial made with Experiment.make_trial")
+                                   "None, or a new trial made with Experiment.make_trial (every trial "
+                                   "id once)")
             self.add_trial(trial)
             pending += 1
 
@@ -377,14 +384,17 @@ class TrialRunner(TrialRunnerView):
         first = trial.logdir is None
         if first:
             trial.logdir = self._make_logdir(trial)
-        exploited, trial.exploited = trial.exploited, False
         if trial.adopted_logdir:  # Left by a killed attempt of this very trial: start it clean.
             trial.adopted_logdir = False
             restart_from = 0
-        elif not first and not exploited:  # From another trial's checkpoint, its logs go on.
-            # A restart: results after the checkpoint it resumes from will come again.
+        elif not first:
+            # A restart from its checkpoint (its own, or one restart_trial copied from another
+            # trial): the logs are cut back to that iteration; what comes after is reported anew.
             restart_from = trial.checkpoint_iteration if trial.checkpoint else 0
             trial.num_results = min(trial.num_results, restart_from)
+        if restart_from is not None:
+            # Before the trial runs again: later, its new run may be writing a checkpoint already.
+            self._storage.prepare_restart(str(trial.logdir))
         trial.status = RUNNING
         trial.run_count += 1
         trial.locating = True
@@ -395,11 +405,12 @@ class TrialRunner(TrialRunnerView):
         stop = trial.stopping_criterion
         restore = trial.latest_checkpoint()
         if restore is None and trial.restore_path:
-            restore = Checkpoint(0, path=trial.restore_path)
+            restore = Checkpoint(read_metadata(trial.restore_path).iteration, path=trial.restore_path)
+        trainable = trial.trainable if trial.trainable is not None else get_trainable(trial.trainable_name)
         launch = TrialLaunch(
             trial_id=trial.trial_id,
             trainable_name=trial.trainable_name,
-            trainable=get_trainable(trial.trainable_name),
+            trainable=trainable,
             config=trial.config,
             logdir=str(trial.logdir),
             resources=trial.resources,
@@ -460,18 +471,25 @@ class TrialRunner(TrialRunnerView):
         try:
             for index, result in enumerate(results):
                 batch[3] = index + 1
+                self._acted = None
                 decision = self._process_result(trial, result)
                 if trial.run_count != run or trial.status != RUNNING:
                     return  # The scheduler ended or restarted this run itself; the rest is stale.
+                if self._acted is trial:
+                    continue  # It paused the trial itself: the decision it returned is void.
                 if decision != CONTINUE:
                     self._log_batch(trial)
                     self._apply_decision(trial, decision)
-                    return
+                    if trial.status != RUNNING:
+                        return
+                    # Pausing (or a pause that came after the trial ended): it runs on until it
+                    # has checkpointed, and what it reports until then counts.
             self._log_batch(trial)
             if event.waiting and not trial.pausing:
                 self._executor.continue_trial(trial.trial_id, self._decision_point(trial))
         finally:
             self._batch = None
+            self._acted = None
 
     def _log_batch(self, trial: Trial) -> None:
         """Hand the results of ``trial`` processed so far in this batch to the log writer.
@@ -506,7 +524,8 @@ class TrialRunner(TrialRunnerView):
 
     def _apply_decision(self, trial: Trial, decision: str) -> None:
         if decision == PAUSE:
-            self._pause(trial)
+            if trial.trial_id not in self._ending:  # A trial that already ended is not paused.
+                self._pause(trial)
         elif decision == STOP:
             self._executor.stop_trial(trial.trial_id)
             self._search_alg.on_trial_complete(trial.trial_id, trial.last_result)
@@ -569,9 +588,9 @@ class TrialRunner(TrialRunnerView):
                         trial.max_failures, trial.error_message)
             self._release(trial, PENDING)
             return
+        self._finish(trial, ERROR)
         self._scheduler.on_trial_error(self, trial.view)
         self._search_alg.on_trial_complete(trial.trial_id, trial.last_result, error=True)
-        self._finish(trial, ERROR)
 
     def _release(self, trial: Trial, status: str) -> None:
         """Take the trial off its executor slot but keep it live (paused, or pending a restart)."""
@@ -617,8 +636,8 @@ class TrialRunner(TrialRunnerView):
         self._state_dirty = False
         from tune_core.state import ExperimentState, pack
 
-        searcher = pack(self._search_alg.save())
-        scheduler = pack(self._scheduler.save())
+        searcher = pack(self._search_alg.save(), "the search algorithm's state (save())")
+        scheduler = pack(self._scheduler.save(), "the scheduler's state (save())")
         by_experiment: dict[str, list[Trial]] = {e.name: [] for e in self._experiments}
         for trial in self._trials:
             group = by_experiment.get(trial.experiment_name)

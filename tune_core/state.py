@@ -12,6 +12,7 @@ cannot hold exactly (configs, searcher/scheduler state, the trainable) are base6
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -36,15 +37,24 @@ VERSION = 1
 
 _JSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
+log = logging.getLogger("tune_core")
 
-def pack(obj: Any) -> str | None:
-    """``obj`` as base64 cloudpickle; ``None`` when it cannot be pickled."""
+
+def pack(obj: Any, what: str = "") -> str | None:
+    """``obj`` as base64 cloudpickle; ``None`` when it cannot be pickled (said once per ``what``)."""
     import cloudpickle
 
     try:
         return base64.b64encode(cloudpickle.dumps(obj)).decode("ascii")
-    except Exception:
+    except Exception as exc:
+        if what and what not in _unpicklable:
+            _unpicklable.add(what)
+            log.warning("%s cannot be pickled (%s: %s); the experiment state goes on without it, and a "
+                        "resume starts it afresh", what, type(exc).__name__, exc)
         return None
+
+
+_unpicklable: set[str] = set()
 
 
 def unpack(text: str | None) -> Any:

@@ -81,6 +81,8 @@ class Trial:
     checkpoint_score_attr: str = "training_iteration"
     max_failures: int = 0
     restore_path: str | None = None
+    #: the trainable object of its experiment (``None``: look ``trainable_name`` up in the registry).
+    trainable: Any = None
     trial_id: str = field(default_factory=new_trial_id)
     status: str = PENDING
     logdir: Path | None = None
@@ -101,9 +103,6 @@ class Trial:
     kept_checkpoints: list[tuple[float, int, str]] = field(default_factory=list)
     #: asked to pause; its ``TrialPaused`` has not come yet.
     pausing: bool = False
-    #: the next start continues from a checkpoint another trial made (``restart_trial``), so its
-    #: logs go on rather than being cut back to the checkpoint.
-    exploited: bool = False
     #: its directory holds output of an attempt the experiment state never recorded: cut it back.
     adopted_logdir: bool = False
     #: counts the trial's runs; results of an earlier run that arrive late are ignored.

@@ -240,8 +240,13 @@ def adapt_trainable(obj: Any, pm: TunePluginManager | None = None) -> Any | None
             continue
         if matched:
             try:
-                return reg.spec.adapt(obj)
+                adapted = reg.spec.adapt(obj)
             except Exception as exc:
                 add_note(exc, f"raised by trainable adapter {reg.name!r} ({reg.source.label})")
                 raise
+            if adapted is None:
+                raise TuneError(f"trainable adapter {reg.name!r} ({reg.source.label}) matched "
+                                f"{type(obj).__name__} but its adapt() returned None; it must return a "
+                                "function trainable or a Trainable subclass")
+            return adapted
     return None

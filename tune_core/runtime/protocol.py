@@ -50,7 +50,8 @@ class Continue(_Command):
 
 
 class Stop(_Command):
-    """End the trial now; it reports nothing more."""
+    """End the trial now. It still sends what it had buffered and its end; the executor drops both
+    (the runner is done with this run)."""
 
     __slots__ = ()
 

@@ -123,7 +123,7 @@ class _Worker:
         self.stopping = False
         #: The key of this run's GPUs in the pool (unique per run: a trial id may run again).
         self.gpu_run = ""
-        self.trainables: set[tuple[str, int]] = set()
+        self.trainables: set[str] = set()
         #: Pinned objects this worker holds: inherited when forked, or told where to map.
         self.pins: set[str] = set(pinned_objects()) if fork else set()
         self.stop_deadline: float | None = None
@@ -193,7 +193,7 @@ class LocalExecutor(Executor):
         self._by_trial: dict[str, _Worker] = {}
         #: Workers told to exit (after a failure); reaped without waiting for them.
         self._exiting: list[_Worker] = []
-        self._blobs: dict[tuple[str, int], bytes] = {}
+        self._blobs: dict[str, bytes] = {}
         #: Pinned objects written to shared memory: handle -> path.
         self._pin_paths: dict[str, str] = {}
         self._runs = 0
@@ -230,7 +230,8 @@ class LocalExecutor(Executor):
         devices = self._gpus.assign(gpu_run, launch.resources.gpu)
         gpu_key = ",".join(str(d) for d in devices)
         worker = self._idle_worker(gpu_key) or self._spawn(gpu_key)
-        key = (launch.trainable_name, id(launch.trainable))
+        # Two trainables may share a name (two objects of one class): the worker keys them by both.
+        key = f"{launch.trainable_name}#{id(launch.trainable):x}"
         blob = None
         if key not in worker.trainables:
             blob = self._blobs.get(key)
@@ -247,7 +248,7 @@ class LocalExecutor(Executor):
         worker.stop_deadline = None
         self._by_trial[launch.trial_id] = worker
         try:
-            worker.commands.send((protocol.START, message, blob, self._pins_for(worker)))
+            worker.commands.send((protocol.START, message, key, blob, self._pins_for(worker)))
         except OSError:
             pass  # The worker died before reading; poll() reports the failure.
         return f"pid={worker.pid}"

@@ -168,14 +168,14 @@ def serve(command_fd: int, result_fd: int, parent: int) -> int:
             return 0
         if message[0] != protocol.START:
             continue
-        _, launch, blob, pins = message
+        _, launch, key, blob, pins = message
         _pin_paths.update(pins)
         try:
             if blob is not None:
                 import cloudpickle
 
-                trainables[launch.trainable_name] = cloudpickle.loads(blob)
-            trainable = trainables[launch.trainable_name]
+                trainables[key] = cloudpickle.loads(blob)
+            trainable = trainables[key]
         except BaseException:
             import traceback
 
