@@ -10,7 +10,7 @@ from typing import Any
 
 from tune_core.errors import TuneError
 
-__all__ = ["Resources", "detect_gpus"]
+__all__ = ["ResourcePool", "Resources", "detect_gpus"]
 
 _KNOWN = ("cpu", "gpu", "extra_cpu", "extra_gpu")
 
@@ -114,3 +114,50 @@ def detect_gpus() -> int:
         return len(os.listdir("/proc/driver/nvidia/gpus"))
     except OSError:
         return 0
+
+
+class ResourcePool:
+    """What an executor has in all, and what the running trials hold now: the runner's accounting."""
+
+    __slots__ = ("_custom", "_used_cpu", "_used_gpu", "total")
+
+    def __init__(self, total: Resources):
+        self.total = total
+        self._used_cpu = 0.0
+        self._used_gpu = 0.0
+        self._custom: dict[str, float] = {}
+
+    def take(self, request: Resources, sign: int = 1) -> None:
+        """Hand ``request`` out (``sign=-1``: give it back)."""
+        self._used_cpu += sign * request.total_cpu
+        self._used_gpu += sign * request.total_gpu
+        for key, amount in request.custom.items():
+            self._custom[key] = self._custom.get(key, 0.0) + sign * amount
+
+    def give_back(self, request: Resources) -> None:
+        self.take(request, -1)
+
+    def free_for(self, request: Resources) -> bool:
+        """Whether ``request`` fits in what is free now."""
+        total = self.total
+        if self._used_cpu + request.total_cpu > total.cpu + 1e-9:
+            return False
+        if self._used_gpu + request.total_gpu > total.gpu + 1e-9:
+            return False
+        return all(self._custom.get(key, 0.0) + amount <= total.custom.get(key, 0.0) + 1e-9
+                   for key, amount in request.custom.items())
+
+    def shortfall(self, request: Resources) -> list[str]:
+        """Why ``request`` could never fit, even with nothing else running (empty: it can)."""
+        total, problems = self.total, []
+        if request.total_cpu > total.cpu + 1e-9:
+            problems.append(f"{request.total_cpu:g} CPUs but the executor has {total.cpu:g}")
+        if request.total_gpu > total.gpu + 1e-9:
+            problems.append(f"{request.total_gpu:g} GPUs but the executor has {total.gpu:g}")
+        for key, amount in request.custom.items():
+            if amount > total.custom.get(key, 0.0) + 1e-9:
+                problems.append(f"{amount:g} {key!r} but the executor has {total.custom.get(key, 0.0):g}")
+        return problems
+
+    def used(self) -> Resources:
+        return Resources(cpu=self._used_cpu, gpu=self._used_gpu, custom=dict(self._custom))

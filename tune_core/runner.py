@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +39,7 @@ from tune_core.interfaces import (
 )
 from tune_core.logwriter import LogWriter
 from tune_core.plugins.provenance import wrong_return
-from tune_core.resources import Resources
+from tune_core.resources import ResourcePool, Resources
 from tune_core.result import node_identity
 from tune_core.storage import TrialStorage
 from tune_core.trainable_registry import get_trainable
@@ -62,24 +61,6 @@ STATE_INTERVAL_S = 0.5
 _LIVE = frozenset((PENDING, RUNNING, PAUSED))
 #: The runner's own decision for a result that meets a callable stop criterion: finish normally.
 _COMPLETE = "COMPLETE"
-
-
-@dataclass
-class _Usage:
-    """Resources handed out right now."""
-
-    cpu: float = 0.0
-    gpu: float = 0.0
-    custom: dict[str, float] = field(default_factory=dict)
-
-    def add(self, res: Resources, sign: int) -> None:
-        self.cpu += sign * res.total_cpu
-        self.gpu += sign * res.total_gpu
-        for key, amount in res.custom.items():
-            self.custom[key] = self.custom.get(key, 0.0) + sign * amount
-
-    def as_resources(self) -> Resources:
-        return Resources(cpu=self.cpu, gpu=self.gpu, custom=dict(self.custom))
 
 
 class TrialRunner(TrialRunnerView):
@@ -108,22 +89,20 @@ class TrialRunner(TrialRunnerView):
         self._reporter = reporter
         self._observers = observers or Observers()
         self._logdirs = list(logdirs)
-        self._total = executor.total_resources()
-        if not isinstance(self._total, Resources):
-            raise wrong_return("executor", executor, "total_resources", self._total, "a tune_core.interfaces.Resources")
-        self._used = _Usage()
+        total = executor.total_resources()
+        if not isinstance(total, Resources):
+            raise wrong_return("executor", executor, "total_resources", total, "a tune_core.interfaces.Resources")
+        self._pool = ResourcePool(total)
         self._trials: list[Trial] = []
         self._views: list[TrialView] = []
         self._by_id: dict[str, Trial] = {}
         self._live: dict[str, Trial] = {}
         self._commands = CommandQueue()
         self._running: dict[str, Trial] = {}
-        slots = max(1, int(self._total.cpu))
+        slots = max(1, int(total.cpu))
         self._max_pending = max_pending_trials or max(16, 2 * slots)
         self._clock: Callable[[], float] = executor.clock
         self._last_flush = self._clock()
-        self._taken_names: dict[str, set[str]] = {}
-        self._preexisting: dict[str, set[str]] = {}
         self._experiments = list(experiments)
         self._state_dirty = True
         self._last_state = -STATE_INTERVAL_S
@@ -153,15 +132,7 @@ class TrialRunner(TrialRunnerView):
         return [t.view for t in self._trials if t.status in statuses]
 
     def has_resources(self, resources: Resources) -> bool:
-        total, used = self._total, self._used
-        if used.cpu + resources.total_cpu > total.cpu + 1e-9:
-            return False
-        if used.gpu + resources.total_gpu > total.gpu + 1e-9:
-            return False
-        for key, amount in resources.custom.items():
-            if used.custom.get(key, 0.0) + amount > total.custom.get(key, 0.0) + 1e-9:
-                return False
-        return self._executor.fits(resources)
+        return self._pool.free_for(resources) and self._executor.fits(resources)
 
     # --- TrialRunnerView: what schedulers do -----------------------------------------------------
     def _own(self, trial: TrialView | Trial, what: str) -> Trial:
@@ -254,7 +225,7 @@ class TrialRunner(TrialRunnerView):
         for trial in list(self._running.values()):
             self._executor.stop_trial(trial.trial_id)
             self._running.pop(trial.trial_id, None)
-            self._used.add(trial.resources, -1)
+            self._pool.give_back(trial.resources)
             self._logs.trial_complete(trial)
 
     def request(self, command: Command) -> Future[Trial]:
@@ -362,15 +333,7 @@ class TrialRunner(TrialRunnerView):
         self._state_dirty = True
 
     def _check_fits_at_all(self, trial: Trial) -> None:
-        total, res = self._total, trial.resources
-        problems = []
-        if res.total_cpu > total.cpu + 1e-9:
-            problems.append(f"{res.total_cpu:g} CPUs but the executor has {total.cpu:g}")
-        if res.total_gpu > total.gpu + 1e-9:
-            problems.append(f"{res.total_gpu:g} GPUs but the executor has {total.gpu:g}")
-        for key, amount in res.custom.items():
-            if amount > total.custom.get(key, 0.0) + 1e-9:
-                problems.append(f"{amount:g} {key!r} but the executor has {total.custom.get(key, 0.0):g}")
+        problems = self._pool.shortfall(trial.resources)
         if problems:
             raise TuneError(
                 f"trial {trial.name} can never run: it needs {'; '.join(problems)}. Lower the trial's "
@@ -400,7 +363,7 @@ class TrialRunner(TrialRunnerView):
         trial.locating = True
         self._state_dirty = True
         self._running[trial.trial_id] = trial
-        self._used.add(trial.resources, +1)
+        self._pool.take(trial.resources)
         self._logs.trial_start(trial, restart_from)
         stop = trial.stopping_criterion
         restore = trial.latest_checkpoint()
@@ -428,28 +391,14 @@ class TrialRunner(TrialRunnerView):
         self._observers.trial_start(trial.view)
 
     def _make_logdir(self, trial: Trial) -> Path:
-        """Choose the trial's directory in the driver's storage (created by the log writer).
-
-        Names are unique within a run. Directories that were there before the run first started
-        (``preexisting``, kept in the state across resumes) are never reused: such a clash gets the
-        trial id appended. A directory this run made but whose trial the state did not record yet
-        (the driver was killed in between) is the same trial's: a resumed run adopts it and cuts it
-        back. Listed once per experiment rather than looked up once per trial.
-        """
-        base = str(trial.experiment_dir)
-        on_disk = self._storage.names_in(base)
-        taken = self._taken_names.setdefault(base, set(self._preexisting.setdefault(base, set(on_disk))))
-        name = trial_dirname(trial)
-        if name in taken:
-            name = f"{name}_{trial.trial_id}"
-        taken.add(name)
-        trial.adopted_logdir = name in on_disk
-        return Path(base, name)
+        """Choose the trial's directory in the driver's storage (created by the log writer)."""
+        path, trial.adopted_logdir = self._storage.trial_dir(str(trial.experiment_dir), trial_dirname(trial),
+                                                             trial.trial_id)
+        return Path(path)
 
     def set_preexisting(self, experiment_dir: str, names: set[str], claimed: set[str]) -> None:
         """On resume: the names there before the first run, and those the state's trials own."""
-        self._preexisting[experiment_dir] = set(names)
-        self._taken_names[experiment_dir] = set(names) | set(claimed)
+        self._storage.set_preexisting(experiment_dir, names, claimed)
 
     def _decision_point(self, trial: Trial) -> DecisionPoint | None:
         if callable(trial.stopping_criterion) and not isinstance(trial.stopping_criterion, dict):
@@ -595,7 +544,7 @@ class TrialRunner(TrialRunnerView):
     def _release(self, trial: Trial, status: str) -> None:
         """Take the trial off its executor slot but keep it live (paused, or pending a restart)."""
         self._running.pop(trial.trial_id, None)
-        self._used.add(trial.resources, -1)
+        self._pool.give_back(trial.resources)
         trial.status = status
         trial.pausing = False
         self._state_dirty = True
@@ -646,7 +595,7 @@ class TrialRunner(TrialRunnerView):
         for experiment in self._experiments:
             state = ExperimentState.of_run(
                 experiment, by_experiment[experiment.name],
-                preexisting=self._preexisting.get(str(experiment.path), ()),
+                preexisting=self._storage.preexisting(str(experiment.path)),
                 searcher_state=searcher, scheduler_state=scheduler,
             )
             self._logs.write_state_soon(str(experiment.path), state)
@@ -663,8 +612,8 @@ class TrialRunner(TrialRunnerView):
             StatusSnapshot(
                 trials=self._trials,
                 scheduler_line=line,
-                used=self._used.as_resources(),
-                total=self._total,
+                used=self._pool.used(),
+                total=self._pool.total,
                 logdirs=self._logdirs,
                 total_trials=self._search_alg.total_trials(),
                 finished=finished,

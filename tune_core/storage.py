@@ -24,6 +24,37 @@ class TrialStorage:
 
     def __init__(self) -> None:
         self._listed: dict[str, set[str]] = {}
+        #: Per experiment directory: names there before the experiment first ran, names taken now.
+        self._preexisting: dict[str, set[str]] = {}
+        self._taken: dict[str, set[str]] = {}
+
+    def trial_dir(self, experiment_dir: str, name: str, trial_id: str) -> tuple[str, bool]:
+        """Choose a trial's directory; return it and whether it holds an unrecorded attempt of it.
+
+        Names are unique within a run. Directories that were there before the experiment first ran
+        (``preexisting``, kept in the state across resumes) are never reused: such a clash gets the
+        trial id appended. A directory this run made but whose trial the state did not record yet
+        (the driver was killed in between) is the same trial's: the caller adopts it and cuts it
+        back. Listed once per experiment rather than looked up once per trial.
+        """
+        on_disk = self.names_in(experiment_dir)
+        taken = self._taken.get(experiment_dir)
+        if taken is None:
+            preexisting = self._preexisting.setdefault(experiment_dir, set(on_disk))
+            taken = self._taken[experiment_dir] = set(preexisting)
+        if name in taken:
+            name = f"{name}_{trial_id}"
+        taken.add(name)
+        return os.path.join(experiment_dir, name), name in on_disk
+
+    def set_preexisting(self, experiment_dir: str, names: set[str], claimed: set[str]) -> None:
+        """On resume: the names there before the first run, and those the state's trials own."""
+        self._preexisting[experiment_dir] = set(names)
+        self._taken[experiment_dir] = set(names) | set(claimed)
+
+    def preexisting(self, experiment_dir: str) -> set[str]:
+        """The names that were in ``experiment_dir`` before the experiment first ran (for the state)."""
+        return self._preexisting.get(experiment_dir, set())
 
     def names_in(self, experiment_dir: str) -> set[str]:
         """The names already in ``experiment_dir``, listed once per run (not once per trial)."""
