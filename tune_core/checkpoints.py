@@ -34,7 +34,6 @@ __all__ = [
     "check",
     "dir_name",
     "finish",
-    "is_checkpoint_name",
     "load_object",
     "pack",
     "publish",
@@ -60,10 +59,6 @@ _MISSING = object()
 def dir_name(iteration: int) -> str:
     """``checkpoint_000012``: the directory name of the checkpoint taken at ``iteration``."""
     return f"{_PREFIX}{iteration:06d}"
-
-
-def is_checkpoint_name(name: str) -> bool:
-    return name.startswith(_PREFIX) and name[len(_PREFIX):].isdigit()
 
 
 class Checkpoint:

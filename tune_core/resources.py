@@ -144,8 +144,10 @@ class ResourcePool:
             return False
         if self._used_gpu + request.total_gpu > total.gpu + 1e-9:
             return False
-        return all(self._custom.get(key, 0.0) + amount <= total.custom.get(key, 0.0) + 1e-9
-                   for key, amount in request.custom.items())
+        for key, amount in request.custom.items():  # A loop, not all(...): asked at every step.
+            if self._custom.get(key, 0.0) + amount > total.custom.get(key, 0.0) + 1e-9:
+                return False
+        return True
 
     def shortfall(self, request: Resources) -> list[str]:
         """Why ``request`` could never fit, even with nothing else running (empty: it can)."""

@@ -16,13 +16,11 @@ from typing import Any
 
 from tune_core.errors import TuneError
 from tune_core.interfaces import (
+    TRIAL_ENDINGS,
     DecisionPoint,
     Executor,
     ExecutorEvent,
-    TrialFailed,
-    TrialFinished,
     TrialLaunch,
-    TrialPaused,
 )
 from tune_core.resources import Resources
 from tune_core.runtime.host import TrialHost
@@ -30,7 +28,6 @@ from tune_core.runtime.protocol import Continue, Pause, Save, Stop, Transport
 
 __all__ = ["ThreadExecutor"]
 
-_ENDINGS = (TrialFinished, TrialFailed, TrialPaused)
 
 
 class _Run:
@@ -138,7 +135,7 @@ class ThreadExecutor(Executor):
             return events
         while True:
             run, event = item
-            if isinstance(event, _ENDINGS) and self._runs.get(run.trial_id) is run:
+            if isinstance(event, TRIAL_ENDINGS) and self._runs.get(run.trial_id) is run:
                 del self._runs[run.trial_id]
             if not run.stopping:
                 events.append(event)

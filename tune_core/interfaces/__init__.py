@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from tune_core.checkpoints import Checkpoint
 from tune_core.interfaces.components import SearchAlgorithm, Searcher, TrialLogger, TrialScheduler
 from tune_core.interfaces.execution import (
+    TRIAL_ENDINGS,
     Executor,
     ExecutorEvent,
     TrialCheckpointed,
@@ -65,6 +66,7 @@ __all__ = [
     "TIMESTEPS_TOTAL",
     "TIME_TOTAL_S",
     "TRAINING_ITERATION",
+    "TRIAL_ENDINGS",
     "Checkpoint",
     "DecisionPoint",
     "Executor",

@@ -99,6 +99,8 @@ class TrialFailed:
 
 
 ExecutorEvent = TrialResults | TrialCheckpointed | TrialPaused | TrialFinished | TrialFailed
+#: The events that end a run of a trial: exactly one of them comes per run (unless it was stopped).
+TRIAL_ENDINGS = (TrialFinished, TrialFailed, TrialPaused)
 
 
 class Executor(ABC):

@@ -32,6 +32,7 @@ import pytest
 
 from tune_core.checkpoints import Checkpoint, read_metadata
 from tune_core.interfaces import (
+    TRIAL_ENDINGS,
     DecisionPoint,
     Executor,
     ExecutorEvent,
@@ -48,7 +49,6 @@ from tune_core.testing import trainables
 
 __all__ = ["Collected", "ExecutorContract", "ExecutorDriver"]
 
-_ENDINGS = (TrialFinished, TrialFailed, TrialPaused)
 TIMEOUT_S = 60.0
 
 
@@ -68,7 +68,7 @@ class Collected:
 
     @property
     def ending(self) -> ExecutorEvent | None:
-        endings = [e for e in self.events if isinstance(e, _ENDINGS)]
+        endings = [e for e in self.events if isinstance(e, TRIAL_ENDINGS)]
         assert len(endings) <= 1, f"more than one ending: {endings}"
         return endings[0] if endings else None
 

@@ -27,20 +27,16 @@ from tune_core.executors.local import protocol
 from tune_core.executors.local.gpus import GpuPool
 from tune_core.executors.local.pipes import PipeReader, PipeWriter
 from tune_core.interfaces import (
+    TRIAL_ENDINGS,
     DecisionPoint,
     Executor,
     ExecutorEvent,
     TrialFailed,
-    TrialFinished,
     TrialLaunch,
-    TrialPaused,
 )
 from tune_core.pinning import pinned_objects
 from tune_core.resources import Resources, detect_gpus
 from tune_core.runtime.protocol import Continue, Pause, Save, Stop
-
-#: Events after which a worker is free again.
-_ENDINGS = (TrialFinished, TrialFailed, TrialPaused)
 
 __all__ = ["LocalExecutor"]
 
@@ -372,7 +368,7 @@ class LocalExecutor(Executor):
                 worker.kill()
 
     def _handle(self, worker: _Worker, event: Any, events: list[ExecutorEvent]) -> None:
-        if isinstance(event, _ENDINGS):
+        if isinstance(event, TRIAL_ENDINGS):
             stopped = worker.stopping
             self._release(worker)
             if type(event) is TrialFailed:

@@ -17,15 +17,14 @@ from typing import Any
 import cloudpickle
 
 from tune_core.interfaces import (
+    TRIAL_ENDINGS,
     Checkpoint,
     DecisionPoint,
     Executor,
     ExecutorEvent,
     Resources,
     TrialFailed,
-    TrialFinished,
     TrialLaunch,
-    TrialPaused,
 )
 from tune_core.runtime import (
     Continue,
@@ -41,7 +40,6 @@ from tune_core.runtime import (
 
 __all__ = ["SpawnExecutor"]
 
-_ENDINGS = (TrialFinished, TrialFailed, TrialPaused)
 _CONTEXT = multiprocessing.get_context("spawn")
 
 
@@ -172,7 +170,7 @@ class SpawnExecutor(Executor):
     def _take(self, run: _Run, event: Any, events: list[ExecutorEvent]) -> None:
         if not run.stopping:
             events.append(event)
-        if isinstance(event, _ENDINGS):
+        if isinstance(event, TRIAL_ENDINGS):
             self._forget(run)
 
     def _gone(self, run: _Run, events: list[ExecutorEvent]) -> None:
