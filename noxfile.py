@@ -76,29 +76,32 @@ def _plugin_extras(plugin: str) -> str:
 # --- sessions ----------------------------------------------------------------------------------
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Run the core test suite (the torch examples run in ``examples``, which installs torch)."""
+    """Run the core test suite (the torch examples run in ``examples``, which installs torch; the
+    installed-plugin tests in ``plugins``)."""
     _install_core(session, "dev")
-    session.run("pytest", "tests", "--ignore=tests/test_examples.py", *session.posargs, env=STRICT_ENV)
+    session.run("pytest", "tests", "--ignore=tests/test_examples.py", "--ignore=tests/test_plugins_outside.py",
+                *session.posargs, env=STRICT_ENV)
 
 
-if PLUGINS:
+#: The ``plugins`` session's first run: the example plugins in ``tests/data/plugins``, built and
+#: pip-installed into a fresh environment exactly as an outside author's would be.
+OUTSIDE = "outside-examples"
 
-    @nox.session(python=PYTHON)
-    @nox.parametrize("plugin", PLUGINS)
-    def plugins(session: nox.Session, plugin: str) -> None:
-        """Install one in-repo plugin beside the core and run its own tests."""
-        _install_core(session, "dev")
-        session.install("-e", f"plugins/{plugin}{_plugin_extras(plugin)}")
-        tests_dir = ROOT / "plugins" / plugin / "tests"
-        target = str(tests_dir) if tests_dir.is_dir() else f"plugins/{plugin}"
-        session.run("pytest", target, *session.posargs, env=STRICT_ENV)
 
-else:
-
-    @nox.session(python=False)  # no virtualenv to build just to skip
-    def plugins(session: nox.Session) -> None:
-        """Run each in-repo plugin's tests (none yet: skipped)."""
-        session.skip("no plugins yet: nothing matches plugins/*/pyproject.toml")
+@nox.session(python=PYTHON)
+@nox.parametrize("plugin", [OUTSIDE, *PLUGINS])
+def plugins(session: nox.Session, plugin: str) -> None:
+    """Install one in-repo plugin beside the core and run its own tests (``outside-examples``: the
+    outside-plugin tests, which build and install example distributions with pip)."""
+    _install_core(session, "dev")
+    if plugin == OUTSIDE:
+        session.run("pytest", "tests/test_plugins_outside.py", *session.posargs, env=STRICT_ENV)
+        return
+    session.install("-e", f"plugins/{plugin}{_plugin_extras(plugin)}")
+    tests_dir = ROOT / "plugins" / plugin / "tests"
+    if not tests_dir.is_dir():
+        session.error(f"plugins/{plugin} has no tests/ folder: every plugin ships its own tests")
+    session.run("pytest", str(tests_dir), *session.posargs, env=STRICT_ENV)
 
 
 @nox.session(python=PYTHON)

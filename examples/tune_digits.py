@@ -16,6 +16,7 @@ neither scikit-learn nor the data loader: only torch.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -106,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     best = analysis.get_best_config(metric="mean_accuracy", mode="max")
     result = analysis.get_best_result(metric="mean_accuracy", mode="max")
+    logdir = analysis.get_best_logdir(metric="mean_accuracy", mode="max")
+    print(f"Best trial: {os.path.basename(logdir)} (mean_accuracy {result['mean_accuracy']:.4f} at epoch "
+          f"{result['training_iteration']}), in {logdir}")
     print(f"Best config: {{'lr': {best['lr']}, 'momentum': {best['momentum']}}}")
-    print(f"Best mean_accuracy: {result['mean_accuracy']:.4f} (epoch {result['training_iteration']})")
     print(f"Finished in {time.perf_counter() - started:.1f} s")
     return 0
 

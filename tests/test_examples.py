@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import site
 import subprocess
 import sys
@@ -21,14 +22,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(args: list[str], home: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], home: Path, timeout: float, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run ``python <args>`` in the repo root with HOME at ``home``, so ``~/tune_results`` lands there.
 
     PYTHONUSERBASE keeps the real user site importable although HOME moved.
     """
     env = {**os.environ, "HOME": str(home), "PYTHONUSERBASE": site.getuserbase()}
     proc = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
     assert proc.returncode == 0, f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     return proc
@@ -103,3 +104,24 @@ def test_pinned_objects(tmp_path: Path) -> None:
         last = _results(trial)[-1]
         assert last["timesteps_total"] == 500_000
         assert abs(last["mean_accuracy"] - 0.5) < 0.01
+
+
+@pytest.mark.slow
+def test_readme_python_blocks_run_as_written(tmp_path: Path) -> None:
+    """The README's Python blocks, run in order in one script (as a reader pastes them), finish and
+    produce what the README says: the 6-trial grid, then the 8 trials of ``tune.run``."""
+    pytest.importorskip("torch")
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert len(blocks) >= 3, "the README lost its Python blocks"
+    script = tmp_path / "readme.py"
+    script.write_text("\n\n".join(blocks))
+    proc = _run([str(script)], tmp_path, timeout=300, cwd=tmp_path)
+    assert "== Status ==" in proc.stdout
+    grid = _trial_dirs(tmp_path / "tune_results" / "my_experiment")
+    assert len(grid) == 6
+    _check_logged(grid)
+    assert all(_results(t)[-1]["mean_accuracy"] > 60 for t in grid)  # it learns, whatever the stop
+    best = ast.literal_eval(proc.stdout.strip().splitlines()[-1])
+    assert set(best) == {"lr", "momentum"}
+    assert len(_trial_dirs(tmp_path / "results" / "train_func")) == 8

@@ -67,8 +67,7 @@ class PluginEnv:
 
 @pytest.fixture(scope="session")
 def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginEnv]:
-    if importlib.util.find_spec("pip") is None:
-        pytest.skip("pip is not installed in this environment")
+    assert importlib.util.find_spec("pip") is not None, "these tests install plugins with pip; install it"
     root = tmp_path_factory.mktemp("outside-plugins")
     src = root / "src"
     # build from a copy: setuptools writes build/ and *.egg-info next to the sources

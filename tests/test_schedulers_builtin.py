@@ -59,6 +59,70 @@ def test_median_stopping_respects_grace_and_min_samples() -> None:
     assert rule.on_trial_result(runner, slow, _result(6, 1)) == STOP
 
 
+def _median_of(rewards: list[float], **options: Any) -> tuple[MedianStoppingRule, Runner]:
+    """A rule that has seen one completed trial per reward, each constant over iterations 1-10."""
+    rule = MedianStoppingRule(time_attr="training_iteration", **options)
+    done = [Trial("f") for _ in rewards]
+    runner = Runner(done)
+    for trial, reward in zip(done, rewards, strict=True):
+        for i in range(1, 11):
+            rule.on_trial_result(runner, trial, _result(i, reward))
+        rule.on_trial_complete(runner, trial, _result(10, reward))
+    return rule, runner
+
+
+def test_median_stopping_at_equality_continues() -> None:
+    """Stopped only when strictly below the median: a trial exactly at it goes on."""
+    rule, runner = _median_of([10, 20, 30], grace_period=0, min_samples_required=3)
+    assert rule.on_trial_result(runner, Trial("f"), _result(4, 20)) == CONTINUE
+    assert rule.on_trial_result(runner, Trial("f"), _result(4, 19.999)) == STOP
+
+
+def test_median_stopping_at_the_grace_period_boundary() -> None:
+    """No stop while ``time_attr`` <= grace_period; the first result past it may stop."""
+    rule, runner = _median_of([100, 100], grace_period=3, min_samples_required=2)
+    slow = Trial("f")
+    assert [rule.on_trial_result(runner, slow, _result(t, 1)) for t in (1, 2, 3)] == [CONTINUE] * 3
+    assert rule.on_trial_result(runner, slow, _result(3.5, 1)) == STOP
+
+
+def test_median_stopping_with_exactly_min_samples_completed() -> None:
+    rule, runner = _median_of([100, 100], grace_period=0, min_samples_required=2)
+    assert rule.on_trial_result(runner, Trial("f"), _result(1, 0)) == STOP
+    rule, runner = _median_of([100, 100], grace_period=0, min_samples_required=3)
+    assert rule.on_trial_result(runner, Trial("f"), _result(1, 0)) == CONTINUE
+
+
+def test_median_stopping_mode_min_at_equality() -> None:
+    rule = MedianStoppingRule(time_attr="training_iteration", metric="loss", mode="min", grace_period=0,
+                              min_samples_required=1)
+    done, same, worse = Trial("f"), Trial("f"), Trial("f")
+    runner = Runner([done, same, worse])
+    rule.on_trial_complete(runner, done, {"training_iteration": 1, "loss": 0.5})
+    assert rule.on_trial_result(runner, same, {"training_iteration": 1, "loss": 0.5}) == CONTINUE
+    assert rule.on_trial_result(runner, worse, {"training_iteration": 1, "loss": 0.5001}) == STOP
+
+
+@pytest.mark.parametrize(("option", "value", "allowed"), [
+    ("grace_period", "five", "a number >= 0"),
+    ("grace_period", -1, "a number >= 0"),
+    ("min_samples_required", 0, "an integer >= 1"),
+    ("min_samples_required", 2.5, "an integer >= 1"),
+    ("time_attr", 3, "a non-empty string"),
+    ("hard_stop", "no", "true or false"),
+    ("mode", "maximize", "one of"),
+])
+def test_median_stopping_refuses_a_wrong_option(option: str, value: Any, allowed: str) -> None:
+    with pytest.raises(TuneError, match=rf"MedianStoppingRule: `{option}` must be {allowed}.*{value!r}"):
+        MedianStoppingRule(**{option: value})
+
+
+def test_median_stopping_names_a_metric_that_is_no_number() -> None:
+    rule = MedianStoppingRule(metric="acc", mode="max")
+    with pytest.raises(TuneError, match=r"'acc' must be a number.*'high' \(str\)"):
+        rule.on_trial_result(Runner([]), Trial("f"), {"acc": "high", "time_total_s": 1})
+
+
 def test_median_stopping_needs_enough_completed_trials() -> None:
     rule = MedianStoppingRule(time_attr="training_iteration", grace_period=0, min_samples_required=2)
     done, slow = Trial("f"), Trial("f")

@@ -154,7 +154,6 @@ def test_eval_form_with_spec_and_seeded_random():
 
 
 def test_eval_form_has_numpy_when_installed():
-    pytest.importorskip("numpy")
     assert variants({"n": {"eval": "int(np.sqrt(16))"}})[0][1] == {"n": 4}
 
 

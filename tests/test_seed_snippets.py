@@ -147,3 +147,15 @@ def test_keep_checkpoints_num_keeps_the_best_and_the_latest(local_dir: Path) -> 
     # (5; iteration 6 ends the trial) is kept as well, for a restart.
     assert kept == ["checkpoint_000003", "checkpoint_000004", "checkpoint_000005"]
     assert trial.checkpoint and trial.checkpoint.endswith("checkpoint_000005")
+
+
+@pytest.mark.parametrize(("keep", "expected"), [
+    (1, [3, 5]),          # the best (3, score 0) and the newest
+    (3, [2, 3, 4, 5]),    # 3 (0), then the ties at -1 (4 before 2, the later first), and the newest
+])
+def test_keep_checkpoints_num_at_its_bounds(local_dir: Path, keep: int, expected: list[int]) -> None:
+    (trial,) = run_experiments({"keep": _spec(local_dir, run=Scored, stop={"training_iteration": 6},
+                                              checkpoint_freq=1, keep_checkpoints_num=keep,
+                                              checkpoint_score_attr="score")}, verbose=0)
+    kept = sorted(int(p.name.rpartition("_")[2]) for p in Path(trial.logdir).glob("checkpoint_*"))
+    assert kept == expected

@@ -6,15 +6,18 @@ registry), so the runner only ever sees resolved components.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import shlex
 import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from tune_core import options
 from tune_core.errors import TuneError
 from tune_core.experiment import Experiment, convert_to_experiment_list
 from tune_core.interfaces import Executor, SearchAlgorithm, Searcher, TrialLogger, TrialScheduler
@@ -29,8 +32,26 @@ if TYPE_CHECKING:
 __all__ = ["run", "run_experiments"]
 
 log = logging.getLogger("tune_core")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def _user_facing(func: _F) -> _F:
+    """Raise a ``TuneError`` to the caller from here: its message names the culprit, and the
+    runner's frames and chained causes would only bury it (``TUNE_TRACEBACK=1`` keeps them)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TuneError as exc:
+            if os.environ.get("TUNE_TRACEBACK"):
+                raise
+            raise exc.with_traceback(None) from None
+
+    return cast(_F, wrapper)
+
+
+@_user_facing
 def run_experiments(
     experiments: Any,
     scheduler: TrialScheduler | str | None = None,
@@ -69,6 +90,8 @@ def run_experiments(
             done, the others go on from their latest checkpoint); without a state, start fresh.
     """
     _check_mode(mode)
+    verbose = _check_arguments(verbose=verbose, raise_on_failed_trial=raise_on_failed_trial, resume=resume,
+                               with_server=with_server, queue_trials=queue_trials, metric=metric)
     if with_server:
         raise TuneError(
             f"with_server=True (port {server_port}): the Client API server is not available in this "
@@ -79,8 +102,6 @@ def run_experiments(
     if len(set(names)) != len(names):
         raise TuneError(f"experiment names must be unique, got {names}")
     states = _load_states(exps) if resume else {}
-    for exp in exps:
-        exp.check_local_dir()
     sched: TrialScheduler = _resolve("scheduler", scheduler, scheduler_config, TrialScheduler)
     search: SearchAlgorithm = _resolve("search_alg", search_alg, search_alg_config, SearchAlgorithm)
     components: list[tuple[str, Any]] = [("scheduler", sched), ("searcher", search),
@@ -91,13 +112,16 @@ def run_experiments(
         _remember_components(exps, search, sched)  # As they are before any experiment is added.
         search.add_configurations(exps)
         restored = _restore(states, exps, search, sched)
-    # The executor as soon as the number of trials is known: its workers boot while the rest is set up.
+        search.is_finished()  # Makes the first trial: a search space that cannot be resolved fails here.
+    logger_objs = _resolve_loggers(loggers, logger_config)
     execu: Executor = _resolve("executor", executor, executor_config, Executor)
     components.append(("executor", execu))
     try:
+        for exp in exps:  # Only a run that can start writes anything.
+            exp.check_local_dir()
+        # The executor as soon as the number of trials is known: its workers boot while the rest is set up.
         with blame(components):
             execu.prepare(search.total_trials())
-        logger_objs = _resolve_loggers(loggers, logger_config)
     except BaseException:
         execu.shutdown()
         raise
@@ -108,7 +132,7 @@ def run_experiments(
     from tune_core.runner import TrialRunner
 
     observers = Observers.from_plugins()
-    reporter = StatusReporter(verbose=int(verbose), metric=metric)
+    reporter = StatusReporter(verbose=verbose, metric=metric)
     with blame(components):
         runner = TrialRunner(
             search, sched, execu, loggers=logger_objs, reporter=reporter,
@@ -144,6 +168,7 @@ def run_experiments(
     return trials
 
 
+@_user_facing
 def run(
     trainable: Any,
     config: Mapping[str, Any] | None = None,
@@ -181,6 +206,9 @@ def run(
     """
     _check_mode(mode)
     exp_name = name or str(trainable if isinstance(trainable, str) else getattr(trainable, "__name__", "experiment"))
+    if resources is not None and resources_per_trial is not None:
+        raise TuneError("`resources` and `resources_per_trial` mean the same; give one of them, not both "
+                        f"(got resources={resources!r} and resources_per_trial={resources_per_trial!r})")
     experiment = Experiment(
         exp_name, run=trainable, stop=stop, config=config,
         resources=resources if resources is not None else resources_per_trial,
@@ -267,6 +295,16 @@ def _catch_first_sigint(runner: Any) -> Any:
               "(Ctrl-C again to quit at once)", file=sys.stderr)
 
     return signal.signal(signal.SIGINT, on_sigint)
+
+
+def _check_arguments(*, verbose: Any, metric: Any, **flags: Any) -> int:
+    """Refuse wrong types before anything starts; return ``verbose`` as a level 0-2."""
+    for name, value in flags.items():
+        options.flag("run_experiments", name, value)
+    options.text("run_experiments", "metric", metric, optional=True)
+    if isinstance(verbose, bool):
+        return int(verbose)
+    return min(2, options.integer("run_experiments", "verbose", verbose, minimum=0))
 
 
 def _check_mode(mode: str | None) -> None:

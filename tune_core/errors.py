@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["RecursiveDependencyError", "TuneError", "closest", "unknown_name_error"]
+__all__ = ["RecursiveDependencyError", "TuneError", "closest", "describe_callable", "unknown_name_error"]
 
 
 class TuneError(Exception):
@@ -31,3 +31,12 @@ def unknown_name_error(kind: str, name: object, available: Iterable[str]) -> Tun
     if hint:
         text += f" (did you mean {hint!r}?)"
     return TuneError(text)
+
+
+def describe_callable(func: object) -> str:
+    """``name at file:line`` for a user's function (a lambda is told apart by where it is)."""
+    code = getattr(func, "__code__", None)
+    name = getattr(func, "__qualname__", None) or type(func).__name__
+    if code is None:
+        return name
+    return f"{name} at {code.co_filename}:{code.co_firstlineno}"

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tune_core.errors import TuneError, closest
+from tune_core import options
+from tune_core.errors import TuneError, closest, describe_callable
 from tune_core.resources import Resources
 from tune_core.trainable_registry import get_trainable, resolve_run
 
@@ -58,7 +59,7 @@ class Experiment:
         stop: Mapping[str, float] | Callable[[str, dict[str, Any]], bool] | None = None,
         config: Mapping[str, Any] | None = None,
         resources: Mapping[str, Any] | None = None,
-        num_samples: int = 1,
+        num_samples: int | None = None,
         local_dir: str | os.PathLike[str] | None = None,
         checkpoint_freq: int = 0,
         checkpoint_at_end: bool = False,
@@ -84,23 +85,21 @@ class Experiment:
             raise TuneError(f"{where}: `config` must be a dict, got {type(config).__name__}")
         self.config: dict[str, Any] = dict(config or {})
         _check_picklable(where, self.config)
-        if trial_resources is not None:
-            resources = trial_resources
+        resources = _one_of(where, "resources", resources, "trial_resources", trial_resources)
         self.resources_spec = resources
         self.resources = Resources.from_spec(resources, f"{name}.resources") if resources is not None else None
-        if repeat is not None:
-            num_samples = repeat
-        self.num_samples = _check_int(where, "num_samples", num_samples, minimum=1)
-        self.local_dir = Path(os.path.expanduser(str(local_dir or DEFAULT_LOCAL_DIR))).absolute()
-        self.checkpoint_freq = _check_int(where, "checkpoint_freq", checkpoint_freq, minimum=0)
-        self.checkpoint_at_end = bool(checkpoint_at_end)
-        self.keep_checkpoints_num = (
-            None if keep_checkpoints_num is None
-            else _check_int(where, "keep_checkpoints_num", keep_checkpoints_num, minimum=1)
-        )
-        self.checkpoint_score_attr = str(checkpoint_score_attr)
-        self.max_failures = _check_int(where, "max_failures", max_failures, minimum=0)
-        self.restore = os.path.expanduser(restore) if restore else None
+        num_samples = _one_of(where, "num_samples", num_samples, "repeat", repeat)
+        self.num_samples = options.integer(where, "num_samples", 1 if num_samples is None else num_samples,
+                                           minimum=1)
+        local_dir = options.path(where, "local_dir", local_dir, optional=True)
+        self.local_dir = Path(local_dir or os.path.expanduser(DEFAULT_LOCAL_DIR)).absolute()
+        self.checkpoint_freq = options.integer(where, "checkpoint_freq", checkpoint_freq, minimum=0)
+        self.checkpoint_at_end = options.flag(where, "checkpoint_at_end", checkpoint_at_end)
+        self.keep_checkpoints_num = options.integer(where, "keep_checkpoints_num", keep_checkpoints_num,
+                                                    minimum=1, optional=True)
+        self.checkpoint_score_attr = options.text(where, "checkpoint_score_attr", checkpoint_score_attr)
+        self.max_failures = options.integer(where, "max_failures", max_failures, minimum=0)
+        self.restore = options.path(where, "restore", restore, optional=True)
         if self.restore:
             from tune_core import checkpoints
 
@@ -140,7 +139,7 @@ class Experiment:
                     + (f" (did you mean {hint!r}?)" if hint else "")
                     + f"; allowed: {', '.join(SPEC_KEYS)}"
                 )
-            kwargs[canonical] = value
+            kwargs[key] = value  # An alias stays itself: given with its twin, the constructor refuses both.
         if "run" not in kwargs:
             raise TuneError(f"experiment {name!r}: missing required key `run` ({SPEC_KEYS['run']})")
         return cls(name, **kwargs)
@@ -235,16 +234,21 @@ def load_spec_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _check_int(where: str, key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise TuneError(f"{where}: `{key}` must be an integer >= {minimum}, got {value!r}")
-    return value
+def _one_of(where: str, key: str, value: Any, alias: str, alias_value: Any) -> Any:
+    """``value``, or its alias's: the seed's spelling and today's mean the same, so not both."""
+    if alias_value is None:
+        return value
+    if value is not None:
+        raise TuneError(f"{where}: `{key}` and `{alias}` mean the same; give one of them, not both "
+                        f"(got {key}={value!r} and {alias}={alias_value!r})")
+    return alias_value
 
 
 def _check_stop(where: str, stop: Any) -> Any:
     if stop is None:
         return {}
     if callable(stop) and not isinstance(stop, Mapping):
+        _check_stop_signature(where, stop)
         return stop
     if not isinstance(stop, Mapping):
         raise TuneError(f"{where}: `stop` must be a dict {{field: threshold}} or a function, got {stop!r}")
@@ -255,6 +259,23 @@ def _check_stop(where: str, stop: Any) -> Any:
                 f"got {value!r}"
             )
     return dict(stop)
+
+
+def _check_stop_signature(where: str, stop: Callable[..., Any]) -> None:
+    """A stop function is called as ``stop(trial_id, result)``; refuse one that cannot be, now."""
+    import inspect
+
+    try:
+        signature = inspect.signature(stop)
+    except (TypeError, ValueError):
+        return  # A builtin or C callable without a signature: trust it.
+    try:
+        signature.bind("trial_id", {})
+    except TypeError:
+        raise TuneError(
+            f"{where}: the `stop` function {describe_callable(stop)} takes {signature}, but it is called "
+            "as stop(trial_id, result) and returns True to stop the trial"
+        ) from None
 
 
 def _check_picklable(where: str, config: Mapping[str, Any], prefix: str = "config") -> None:

@@ -55,7 +55,8 @@ def _short(value: float) -> str:
 def format_progress(trial: Trial, metric: str | None = None) -> str:
     """``RUNNING [pid=6778], 209 s, 20604 ts, 7.29 acc``: one trial's part of the status block."""
     if trial.status == ERROR:
-        return f"ERROR, {trial.num_failures} failures: {trial.error_file}"
+        failures = trial.num_failures
+        return f"ERROR, {failures} failure{'' if failures == 1 else 's'}: {trial.error_file}"
     parts = [f"{trial.status} [{trial.location}]" if trial.location else trial.status]
     result = trial.last_result
     if result:

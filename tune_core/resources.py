@@ -15,6 +15,15 @@ __all__ = ["ResourcePool", "Resources", "detect_gpus"]
 _KNOWN = ("cpu", "gpu", "extra_cpu", "extra_gpu")
 
 
+def _refuse_misspelt(key: str, name: str) -> None:
+    """``cpus``, ``num_gpus``, ``GPU``: meant as ``cpu``/``gpu``, never as a custom resource."""
+    core = name.lower().removeprefix("num_").removeprefix("n_").removesuffix("s")
+    for known in _KNOWN:
+        if core == known and name != known:
+            raise TuneError(f"unknown resource {name!r} in `{key}` (did you mean {known!r}?); allowed: "
+                            "cpu, gpu, extra_cpu, extra_gpu, or a custom resource name")
+
+
 @dataclass(frozen=True)
 class Resources:
     """A bundle of resources: a trial's request or a machine's capacity.
@@ -55,6 +64,7 @@ class Resources:
             elif name in ("driver_cpu_limit", "driver_gpu_limit"):
                 raise TuneError(f"`{key}.{name}` is not supported; use `extra_cpu`/`extra_gpu` instead")
             elif isinstance(name, str) and name.isidentifier():
+                _refuse_misspelt(key, name)
                 custom[name] = _amount(f"{key}.{name}", amount)
             else:
                 raise TuneError(

@@ -17,7 +17,7 @@ from tune_core.checkpoints import Checkpoint, read_metadata
 from tune_core.checkpoints import rank as checkpoint_rank
 from tune_core.checkpoints import retain as retain_checkpoints
 from tune_core.commands import AddTrial, Command, CommandQueue, StopTrial
-from tune_core.errors import TuneError
+from tune_core.errors import TuneError, closest, describe_callable
 from tune_core.interfaces import (
     CONTINUE,
     EVERY_RESULT,
@@ -458,18 +458,38 @@ class TrialRunner(TrialRunnerView):
         if trial.locating:
             trial.locating = False
             trial.location = _location(result) or trial.location
+            self._check_objectives(trial, result)
         trial.update_last_result(result)
         self._search_alg.on_trial_result(trial.trial_id, result)
         self._observers.trial_result(trial.view, result)
         if result.get("done"):
             return CONTINUE  # The trial ends by itself; TrialFinished follows.
         stop = trial.stopping_criterion
-        if callable(stop) and not isinstance(stop, dict) and stop(trial.trial_id, result):
+        if callable(stop) and not isinstance(stop, dict) and _call_stop(stop, trial, result):
             result["done"] = True
             return _COMPLETE
         if trial.pausing:
             return CONTINUE  # Already asked to pause; results it sent before pausing are kept.
         return self._scheduler.on_trial_result(self, trial.view, result)
+
+    def _check_objectives(self, trial: Trial, result: dict[str, Any]) -> None:
+        """A run's first result must carry the metric the scheduler and searcher decide by: a
+        misspelt metric otherwise goes unnoticed while they decide on nothing."""
+        for role, component in (("scheduler", self._scheduler), ("search algorithm", self._search_alg)):
+            metric = getattr(component, "metric", None)
+            if metric is None or metric in result:
+                continue
+            from tune_core.result import AUTO_FIELDS
+
+            reported = sorted(k for k in result if k not in AUTO_FIELDS) or ["(only the automatic fields)"]
+            hint = closest(metric, list(result))
+            raise TuneError(
+                f"trial {trial.name} reported a result without {metric!r}, the `metric` of this run's "
+                f"{role} ({type(component).__name__})"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; the result has: {', '.join(reported)}. Report {metric!r} from the trainable, "
+                "or give the metric it does report (`metric=`)"
+            )
 
     def _apply_decision(self, trial: Trial, decision: str) -> None:
         if decision == PAUSE:
@@ -620,6 +640,17 @@ class TrialRunner(TrialRunnerView):
             ),
             force=force,
         )
+
+
+def _call_stop(stop: Callable[[str, dict[str, Any]], Any], trial: Trial, result: dict[str, Any]) -> bool:
+    """The user's ``stop(trial_id, result)``; its exception ends the run, naming the function."""
+    try:
+        return bool(stop(trial.trial_id, result))
+    except Exception as exc:
+        raise TuneError(
+            f"the `stop` function {describe_callable(stop)} raised {type(exc).__name__}: {exc} "
+            f"on a result of trial {trial.name} (iteration {result.get('training_iteration')})"
+        ) from exc
 
 
 def _location(result: Mapping[str, Any]) -> str | None:

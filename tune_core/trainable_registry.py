@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from tune_core.errors import TuneError, unknown_name_error
+from tune_core.errors import TuneError, describe_callable, unknown_name_error
 from tune_core.trainable import Trainable, validate_trainable
 
 __all__ = ["as_trainable", "get_trainable", "register_trainable", "registered_trainables", "resolve_run"]
@@ -39,6 +39,8 @@ def as_trainable(name: str, obj: Any) -> Any:
         inspect.isclass(obj) and issubclass(obj, Trainable)
     ):
         validate_trainable(name, obj)
+        if not inspect.isclass(obj):
+            _check_function_signature(name, obj)
         return obj
     from tune_core.plugins.registry import adapt_trainable
 
@@ -48,6 +50,30 @@ def as_trainable(name: str, obj: Any) -> Any:
         return adapted
     validate_trainable(name, obj)  # A callable object is a function trainable; the rest is refused.
     return obj
+
+
+def _check_function_signature(name: str, func: Any) -> None:
+    """A function trainable is called as ``f(config)`` or ``f(config, reporter)``; refuse others now
+    rather than fail every trial with a ``TypeError``."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return  # No signature to read (a builtin): trust it.
+    calls: tuple[tuple[Any, ...], ...] = (({},), ({}, print))
+    if any(_binds(signature, args) for args in calls):
+        return
+    raise TuneError(
+        f"trainable {name!r}: the function {describe_callable(func)} takes {signature}, but a function "
+        "trainable is called as f(config) or f(config, reporter)"
+    )
+
+
+def _binds(signature: inspect.Signature, args: tuple[Any, ...]) -> bool:
+    try:
+        signature.bind(*args)
+    except TypeError:
+        return False
+    return True
 
 
 def get_trainable(name: str) -> Any:

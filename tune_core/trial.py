@@ -133,8 +133,10 @@ class Trial:
 
     @property
     def name(self) -> str:
-        """``<trainable>_<experiment_tag>``, the seed's trial name."""
-        return f"{self.trainable_name}_{self.experiment_tag}" if self.experiment_tag else self.trainable_name
+        """``<trainable>_<experiment_tag>``, the seed's trial name; a trainable given as
+        ``package.module:function`` is named by its function alone."""
+        trainable = self.trainable_name.rpartition(":")[2]
+        return f"{trainable}_{self.experiment_tag}" if self.experiment_tag else trainable
 
     def __repr__(self) -> str:
         return f"Trial({self.name!r}, id={self.trial_id}, status={self.status})"
@@ -183,7 +185,7 @@ def trial_dirname(trial: Trial, max_len: int | None = None) -> str:
     import re
 
     limit = max_len or int(os.environ.get("TUNE_MAX_LEN_IDENTIFIER", "130"))
-    name = re.sub(r"[/\\\x00]", "_", trial.name)
+    name = re.sub(r"[/\\:\x00]", "_", trial.name)
     if len(name.encode()) > limit:
         cut = name.encode()[: max(1, limit - len(trial.trial_id) - 1)].decode(errors="ignore")
         name = f"{cut}_{trial.trial_id}"

@@ -40,10 +40,11 @@ __all__ = [
 ]
 
 #: The modules a plugin may import: the contracts, the plugin API, the trial runtime (for executors),
-#: the search-space types (for searchers), the test kits, and the user's API.
+#: the search-space types (for searchers), option checks, the test kits, and the user's API.
 PUBLIC_MODULES = (
     "tune_core",
     "tune_core.interfaces",
+    "tune_core.options",
     "tune_core.plugins",
     "tune_core.plugins.hookspecs",
     "tune_core.plugins.testing",

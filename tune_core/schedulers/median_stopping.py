@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from tune_core import options
 from tune_core.errors import TuneError
 from tune_core.interfaces import (
     CONTINUE,
@@ -70,12 +71,17 @@ class MedianStoppingRule(TrialScheduler):
         hard_stop: bool = True,
         verbose: bool = True,
     ):
-        if mode not in (None, "min", "max"):
-            raise TuneError(f"MedianStoppingRule: `mode` must be 'min' or 'max', got {mode!r}")
+        owner = "MedianStoppingRule"
+        options.choice(owner, "mode", mode, (None, "min", "max"))
+        options.text(owner, "time_attr", time_attr)
+        options.text(owner, "reward_attr", reward_attr, optional=True)
+        options.text(owner, "metric", metric, optional=True)
+        options.number(owner, "grace_period", grace_period, minimum=0)
+        options.integer(owner, "min_samples_required", min_samples_required, minimum=1)
+        options.flag(owner, "hard_stop", hard_stop)
+        options.flag(owner, "verbose", verbose)
         if reward_attr is not None and metric is not None:
-            raise TuneError("MedianStoppingRule: pass `metric` (with `mode`) or `reward_attr`, not both")
-        if min_samples_required < 1:
-            raise TuneError(f"MedianStoppingRule: `min_samples_required` must be >= 1, got {min_samples_required}")
+            raise TuneError(f"{owner}: pass `metric` (with `mode`) or `reward_attr`, not both")
         self.metric = metric or reward_attr
         self.mode = mode or ("max" if reward_attr else None)
         self._time_attr = time_attr
@@ -89,9 +95,13 @@ class MedianStoppingRule(TrialScheduler):
         self._fifo = FIFOScheduler()
 
     def _reward(self, result: Mapping[str, Any]) -> float | None:
-        value = result.get(self.metric or "episode_reward_mean")
+        metric = self.metric or "episode_reward_mean"
+        value = result.get(metric)
         if value is None:
             return None
+        if type(value) not in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise TuneError(f"MedianStoppingRule: the metric {metric!r} must be a number, but a result of "
+                            f"trial {result.get('trial_id')} has {value!r} ({type(value).__name__})")
         return -value if self.mode == "min" else value
 
     def _record(self, trial: TrialView, result: Mapping[str, Any]) -> _History:

@@ -17,7 +17,7 @@ import types
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from tune_core.errors import RecursiveDependencyError, TuneError
+from tune_core.errors import RecursiveDependencyError, TuneError, describe_callable
 from tune_core.search.sample import EVAL_KEY, GRID_KEY, Domain, SampleFrom
 
 __all__ = [
@@ -143,8 +143,7 @@ def describe(value: Any) -> str:
     """A short description of a search value for messages (functions by name and line)."""
     func = value.func if isinstance(value, SampleFrom) else value
     if isinstance(func, types.FunctionType):
-        code = func.__code__
-        return f"function {func.__qualname__} at {code.co_filename}:{code.co_firstlineno}"
+        return f"function {describe_callable(func)}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -222,7 +221,11 @@ class _ListView(Sequence[Any]):
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return [self[i] for i in range(len(self._data))[index]]
-        index = range(len(self._data))[index]  # IndexError like a list; negative indices normalised
+        try:
+            index = range(len(self._data))[index]  # Negative indices normalised, for the path.
+        except IndexError:
+            raise IndexError(f"`{format_path(self._path)}[{index}]`: index out of range, the list has "
+                             f"{len(self._data)} items") from None
         return _wrap(self._data[index], (*self._path, index))
 
     def __len__(self) -> int:
