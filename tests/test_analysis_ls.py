@@ -152,9 +152,16 @@ def test_errors(exp, tmp_path):
         run_ls(str(tmp_path / "missing"))
 
 
-def test_empty_experiment(tmp_path, capsys):
+def test_empty_directory_is_no_experiment(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    assert run_ls(str(tmp_path / "empty")) == 0
+    with pytest.raises(TuneError, match=r"empty is not an experiment directory"):
+        run_ls(str(tmp_path / "empty"))
+
+
+def test_experiment_without_trials_yet(tmp_path, capsys):
+    (tmp_path / "started").mkdir()
+    (tmp_path / "started" / "experiment_state.json").write_text(json.dumps({"version": 1, "trials": []}))
+    assert run_ls(str(tmp_path / "started")) == 0
     assert "no trials" in capsys.readouterr().out
 
 

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -270,30 +271,62 @@ def test_bad_restore_and_resume_inputs(local_dir: Path, tmp_path: Path) -> None:
 
 
 SIGINT_DRIVER = """
+import os
 import sys
+import time
 sys.path[:0] = {paths!r}
 import tune_core as tune
 from trainables import SlowCounter
 
-tune.register_trainable("slow", SlowCounter)
-print("STARTED", flush=True)
-trials = tune.run_experiments(
-    {{"ctrlc": {{"run": "slow", "num_samples": 4, "stop": {{"training_iteration": 40}},
-                 "config": {{"sleep": 0.05}}, "checkpoint_freq": 5, "local_dir": {local!r}}}}},
-    verbose=0, executor_config={{"num_cpus": 2}})
-print("RETURNED", sorted(t.status for t in trials), flush=True)
+MARKS, HOLD = {marks!r}, {hold!r}
+
+
+class Marking(SlowCounter):
+    \"\"\"Leaves a file per worker as it trains, and waits inside ``_train`` while HOLD exists: the
+    test signals the driver while trials provably run.\"\"\"
+
+    def _train(self):
+        mark = os.path.join(MARKS, str(os.getpid()))
+        with open(mark, "a") as f:
+            f.write("x")
+        while os.path.exists(HOLD):
+            open(mark + ".held", "w").close()
+            time.sleep(0.01)
+        return super()._train()
+
+
+tune.register_trainable("slow", Marking)
+try:
+    tune.run_experiments(
+        {{"ctrlc": {{"run": "slow", "num_samples": 4, "stop": {{"training_iteration": 40}},
+                     "config": {{"sleep": 0.05}}, "checkpoint_freq": 5, "local_dir": {local!r}}}}},
+        verbose=0, executor_config={{"num_cpus": 2}})
+except KeyboardInterrupt as exc:
+    print("INTERRUPTED", exc, flush=True)
+    raise
+print("RETURNED", flush=True)
 """
 
 
-def _start_sigint_driver(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+def _wait_for(predicate: Any, what: str, timeout: float = 60.0) -> None:
+    """Wait for an event (a file a trial writes); the timeout only bounds a broken run."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def _start_sigint_driver(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
+    """The driver, once two trials have trained (each worker left its mark)."""
     script = tmp_path / "driver.py"
-    local = tmp_path / "results"
-    script.write_text(SIGINT_DRIVER.format(paths=[str(ROOT / "tests"), str(ROOT)], local=str(local)))
+    local, marks = tmp_path / "results", tmp_path / "marks"
+    marks.mkdir()
+    script.write_text(SIGINT_DRIVER.format(paths=[str(ROOT / "tests"), str(ROOT)], local=str(local),
+                                           marks=str(marks), hold=str(tmp_path / "hold")))
     driver = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
-    assert driver.stdout is not None and driver.stdout.readline().startswith("STARTED")
-    time.sleep(1.5)
-    return driver, local / "ctrlc"
+    _wait_for(lambda: len(list(marks.glob("[0-9]*[0-9]"))) >= 2, "two trials to train")
+    return driver, local / "ctrlc", marks
 
 
 def _check_resumable(experiment_dir: Path, cli: bool = False) -> None:
@@ -315,23 +348,156 @@ def _check_resumable(experiment_dir: Path, cli: bool = False) -> None:
         assert lines[-1]["x"] == 40
 
 
-def test_first_ctrl_c_stops_saves_and_prints_the_resume_command(tmp_path: Path) -> None:
-    driver, experiment_dir = _start_sigint_driver(tmp_path)
+def test_first_ctrl_c_stops_saves_and_raises_keyboard_interrupt(tmp_path: Path) -> None:
+    driver, experiment_dir, _ = _start_sigint_driver(tmp_path)
     driver.send_signal(signal.SIGINT)
     out, err = driver.communicate(timeout=60)
-    assert driver.returncode == 0, err
-    assert f"tune-core resume {experiment_dir}" in err
-    assert "RETURNED" in out and "RUNNING" in out  # Stopped trials are kept as they were, to go on.
+    assert driver.returncode == -signal.SIGINT, err  # KeyboardInterrupt, as any Python code
+    line = [x for x in err.splitlines() if x.startswith("tune-core: interrupted: ")]
+    assert len(line) == 1, err
+    assert re.fullmatch(rf"tune-core: interrupted: \d of 4 trials finished; resume with: tune-core resume "
+                        rf"{re.escape(str(experiment_dir))}", line[0])
+    assert "INTERRUPTED interrupted: " in out and "RETURNED" not in out
     state = json.loads((experiment_dir / "experiment_state.json").read_text())
-    assert {t["status"] for t in state["trials"]} <= {"RUNNING", "PENDING", "TERMINATED"}
+    statuses = [t["status"] for t in state["trials"]]
+    assert set(statuses) <= {"RUNNING", "PENDING", "TERMINATED"} and "RUNNING" in statuses  # kept, to go on
     _check_resumable(experiment_dir)
 
 
 def test_second_ctrl_c_quits_at_once_and_leaves_a_resumable_state(tmp_path: Path) -> None:
-    driver, experiment_dir = _start_sigint_driver(tmp_path)
+    driver, experiment_dir, marks = _start_sigint_driver(tmp_path)
+    hold = tmp_path / "hold"
+    hold.touch()
+    _wait_for(lambda: len(list(marks.glob("*.held"))) >= 2, "two trials held inside _train")
+    assert driver.stderr is not None
     driver.send_signal(signal.SIGINT)
-    time.sleep(0.05)
+    _wait_for(lambda: "stopping the trials" in driver.stderr.readline(), "the first Ctrl-C to be handled")
+    held = [int(p.name.split(".")[0]) for p in marks.glob("*.held")]
+    assert driver.poll() is None and len(held) >= 2 and all(psutil.pid_exists(pid) for pid in held)
     driver.send_signal(signal.SIGINT)
     driver.communicate(timeout=60)
+    hold.unlink()
     assert driver.returncode != 0
     _check_resumable(experiment_dir, cli=True)
+
+
+JOB_DRIVER = """
+import os
+import signal
+import sys
+import time
+sys.path[:0] = {paths!r}
+import tune_core as tune
+
+
+class Job(tune.Trainable):
+    \"\"\"Notes each launch (``_setup``) in SETUPS. Trial c, the first time (no FLAG yet), interrupts the
+    driver at its 2nd iteration and runs on slowly until it is stopped.\"\"\"
+
+    def _setup(self, config):
+        with open(config["setups"], "a") as f:
+            f.write(config["name"] + "\\n")
+        self.i = 0
+        self.first_time = not os.path.exists(config["flag"])
+
+    def _train(self):
+        self.i += 1
+        if self.config["name"] == "c" and self.first_time:
+            if self.i == 2:
+                open(self.config["flag"], "w").close()
+                os.kill(os.getppid(), signal.SIGINT)
+            if self.i >= 2:
+                time.sleep(0.05)
+                return {{"i": self.i}}
+        return {{"i": self.i, "done": self.i >= 3}}
+
+    def _save(self, checkpoint_dir):
+        return {{"i": self.i}}
+
+    def _restore(self, checkpoint):
+        self.i = checkpoint["i"]
+
+
+tune.run_experiments(
+    {{"exp": {{"run": Job, "checkpoint_freq": 1, "local_dir": sys.argv[1],
+               "config": {{"name": tune.grid_search(["a", "b", "c"]), "setups": {setups!r}, "flag": {flag!r}}}}}}},
+    verbose=0, executor_config={{"num_cpus": 1}}, resume="resume" in sys.argv)
+print("FINISHED", flush=True)
+"""
+
+
+class JobRun:
+    """Runs JOB_DRIVER: trials a, b, c one at a time; c interrupts the first run."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.setups, self.flag = tmp_path / "setups.txt", tmp_path / "flag"
+        self.script = tmp_path / "jobs.py"
+        self.script.write_text(JOB_DRIVER.format(paths=[str(ROOT)], setups=str(self.setups), flag=str(self.flag)))
+
+    def __call__(self, local: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(self.script), str(local), *args], capture_output=True,
+                              text=True, timeout=120)
+
+    def launches(self) -> list[str]:
+        return self.setups.read_text().split()
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def _state(directory: Path) -> dict[str, Any]:
+    return json.loads((directory / "experiment_state.json").read_text())
+
+
+def test_resume_launches_only_unfinished_trials_and_nothing_once_finished(tmp_path: Path) -> None:
+    jobs, local = JobRun(tmp_path), tmp_path / "results"
+    first = jobs(local)
+    assert first.returncode == -signal.SIGINT, first.stderr
+    assert "tune-core: interrupted: 2 of 3 trials finished" in first.stderr
+    assert jobs.launches() == ["a", "b", "c"]
+    assert [t["status"] for t in _state(local / "exp")["trials"]] == ["TERMINATED", "TERMINATED", "RUNNING"]
+    done = {name: data for name, data in _files(local / "exp").items() if name.startswith(("Job_0", "Job_1"))}
+
+    second = jobs(local, "resume")
+    assert second.returncode == 0 and "FINISHED" in second.stdout, second.stderr
+    assert jobs.launches() == ["a", "b", "c", "c"], "only the unfinished trial is launched again"
+    assert {n: d for n, d in _files(local / "exp").items() if n in done} == done, "finished trials were touched"
+    assert [t["status"] for t in _state(local / "exp")["trials"]] == ["TERMINATED"] * 3
+    (c_dir,) = (local / "exp").glob("Job_2_*")
+    lines = [json.loads(x) for x in (c_dir / "result.json").read_text().splitlines()]
+    assert [r["training_iteration"] for r in lines] == [1, 2, 3], "each iteration logged once"
+
+    before = _files(local / "exp")
+    third = jobs(local, "resume")
+    assert third.returncode == 0, third.stderr
+    assert jobs.launches() == ["a", "b", "c", "c"], "a finished run launched a trial again"
+    after = _files(local / "exp")
+    assert {n: d for n, d in after.items() if n != "experiment_state.json"} == {
+        n: d for n, d in before.items() if n != "experiment_state.json"}
+
+
+def test_moved_experiment_resumes_where_it_is_and_leaves_the_old_place_alone(tmp_path: Path) -> None:
+    jobs, local, elsewhere = JobRun(tmp_path), tmp_path / "results", tmp_path / "moved"
+    assert jobs(local).returncode == -signal.SIGINT
+    elsewhere.mkdir()
+    (local / "exp").rename(elsewhere / "exp")
+    newcomer = jobs(local)  # The same name at the old place (the flag is set: this one finishes).
+    assert newcomer.returncode == 0, newcomer.stderr
+    untouched = _files(local / "exp")
+
+    out = subprocess.run([sys.executable, "-m", "tune_core", "resume", str(elsewhere / "exp"), "-v", "0"],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert out.returncode == 0, out.stderr
+    assert "3 of 3 trials completed" in out.stdout
+    assert _files(local / "exp") == untouched, "the resume wrote into the experiment at the old place"
+    state = _state(elsewhere / "exp")
+    assert [t["status"] for t in state["trials"]] == ["TERMINATED"] * 3
+    recorded = [t["logdir"] for t in state["trials"]] + [t["checkpoint"] for t in state["trials"]]
+    assert all(path.startswith(str(elsewhere / "exp") + os.sep) for path in recorded), recorded
+    assert state["directory"] == str(elsewhere / "exp")
+    (c_dir,) = (elsewhere / "exp").glob("Job_2_*")
+    lines = [json.loads(x) for x in (c_dir / "result.json").read_text().splitlines()]
+    assert [r["training_iteration"] for r in lines] == [1, 2, 3]
+    assert jobs.launches() == ["a", "b", "c", "a", "b", "c", "c"]

@@ -52,3 +52,12 @@ def test_poll_does_not_block_and_sees_waiting_data(pipe: tuple[PipeReader, PipeW
     assert reader.poll()
     assert reader.recv() == {"a": 1}
     assert not reader.poll()
+
+
+def test_a_batch_that_does_not_pickle_sends_nothing(pipe: tuple[PipeReader, PipeWriter]) -> None:
+    reader, writer = pipe
+    with pytest.raises(Exception, match="pickle"):
+        writer.send(("big", b"x" * 70_000), ("bad", threading.Lock()))
+    assert not reader.poll()  # Not even the frame before it: the sender can resend what pickles.
+    writer.send(("ok",))
+    assert reader.recv() == ("ok",)

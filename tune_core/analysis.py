@@ -1,8 +1,9 @@
 """Reading a finished (or running, or crashed) experiment back from disk: ``ExperimentAnalysis``.
 
 It reads what the JSON logger wrote: each trial directory's ``params.json`` and ``result.json``, plus
-trial statuses from ``experiment_state.json`` when there is one. Only the last line of each
-``result.json`` is read until a question needs the whole history. pandas is imported only by the
+trial statuses from ``experiment_state.json`` when there is one (and from the states earlier runs left,
+``experiment_state-<time>.json``). Only the last line of each ``result.json`` is read until a question
+needs the whole history. pandas is imported only by the
 methods that return DataFrames, so ``import tune_core`` stays fast.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from tune_core.trial import Trial
 
-__all__ = ["ExperimentAnalysis"]
+__all__ = ["ExperimentAnalysis", "trial_dirs"]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,10 @@ class ExperimentAnalysis:
         default_mode: ``"min"`` or ``"max"``, likewise.
         trials: the runner's ``Trial`` objects; when given, exactly their directories are read and
             their in-memory status is used (otherwise every trial directory found is read).
+        latest_run: only the trials of the latest run (those ``experiment_state.json`` records), not
+            those earlier runs of the same experiment name left beside them (``earlier_runs`` counts them).
+        strict: a damaged ``experiment_state.json`` is a ``TuneError``; with ``strict=False`` the
+            statuses are unknown and ``state_problem`` says why.
 
     Example:
         >>> analysis = ExperimentAnalysis("~/tune_results/my_experiment")  # doctest: +SKIP
@@ -115,6 +120,9 @@ class ExperimentAnalysis:
         default_metric: str | None = None,
         default_mode: str | None = None,
         trials: Sequence[Trial] | None = None,
+        *,
+        latest_run: bool = False,
+        strict: bool = True,
     ) -> None:
         self.experiment_dir = Path(os.path.expanduser(os.fspath(experiment_dir)))
         if not self.experiment_dir.is_dir():
@@ -123,6 +131,10 @@ class ExperimentAnalysis:
             _check_mode(default_mode)
         self.default_metric = default_metric
         self.default_mode = default_mode
+        #: Why the statuses are unknown (a damaged state read with ``strict=False``), else None.
+        self.state_problem: str | None = None
+        #: Trial directories of earlier runs left out by ``latest_run=True``.
+        self.earlier_runs = 0
         if trials is not None:
             self._trials = [
                 _TrialRecord(Path(t.logdir), t.trial_id, t.status)
@@ -130,13 +142,19 @@ class ExperimentAnalysis:
                 if t.logdir is not None
             ]
         else:
-            statuses = _read_statuses(self.experiment_dir)
-            self._trials = [
-                _TrialRecord(d, status=statuses.get(d.name))
-                for d in _trial_dirs(self.experiment_dir)
-            ]
-            for record in self._trials:
+            try:
+                statuses, latest = _read_statuses(self.experiment_dir)
+            except TuneError as exc:
+                if strict:
+                    raise
+                statuses, latest, self.state_problem = {}, {}, str(exc)
+            records = [_TrialRecord(d, status=statuses.get(d.name)) for d in trial_dirs(self.experiment_dir)]
+            for record in records:
                 record.status = record.status or statuses.get(record.trial_id)
+            if latest_run and latest:
+                shown = [r for r in records if r.logdir.name in latest or r.trial_id in latest]
+                self.earlier_runs, records = len(records) - len(shown), shown
+            self._trials = records
 
     # ---- what is there ---------------------------------------------------------------------------
     @property
@@ -284,17 +302,30 @@ def _check_scope(scope: str) -> str:
     return scope
 
 
-def _trial_dirs(experiment_dir: Path) -> Iterable[Path]:
+def trial_dirs(experiment_dir: Path) -> list[Path]:
     """Subdirectories holding a params.json or result.json, in name order."""
     with os.scandir(experiment_dir) as entries:
         dirs = sorted(Path(e.path) for e in entries if e.is_dir() and not e.name.startswith("."))
     return [d for d in dirs if (d / "params.json").exists() or (d / RESULT_FILE).exists()]
 
 
-def _read_statuses(experiment_dir: Path) -> dict[str, str]:
-    """trial_id and directory name -> status, from ``experiment_state.json`` when it can be read."""
+def _read_statuses(experiment_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """trial_id and directory name -> status: of every run (earlier runs' set-aside states, oldest
+    first, then the latest), and of the latest run alone.
+
+    Raises:
+        TuneError: if ``experiment_state.json`` is damaged (a set-aside one that is, is skipped).
+    """
     from tune_core.logwriter import wait_for_pending_writes
     from tune_core.state import ExperimentState
 
     wait_for_pending_writes()  # A run in this process may still be writing its last state.
-    return ExperimentState.statuses_in(experiment_dir)
+    latest = ExperimentState.statuses_in(experiment_dir)
+    statuses: dict[str, str] = {}
+    for earlier in sorted(experiment_dir.glob("experiment_state-*.json")):
+        try:
+            statuses.update(ExperimentState.statuses_in(experiment_dir, earlier))
+        except TuneError as exc:
+            log.warning("%s", exc)
+    statuses.update(latest)
+    return statuses, latest

@@ -88,6 +88,12 @@ def run_experiments(
         metric, mode: the objective, handed to the scheduler and searcher unless they set their own.
         resume: continue the experiments from their ``experiment_state.json`` (finished trials stay
             done, the others go on from their latest checkpoint); without a state, start fresh.
+
+    Raises:
+        TuneError: bad input (naming the key, value, path or plugin), or trials that ended in ERROR
+            when ``raise_on_failed_trial``.
+        KeyboardInterrupt: after a Ctrl-C, once the trials are stopped and the state is saved; the
+            line printed before it says how to resume.
     """
     _check_mode(mode)
     verbose = _check_arguments(verbose=verbose, raise_on_failed_trial=raise_on_failed_trial, resume=resume,
@@ -116,35 +122,34 @@ def run_experiments(
     logger_objs = _resolve_loggers(loggers, logger_config)
     execu: Executor = _resolve("executor", executor, executor_config, Executor)
     components.append(("executor", execu))
-    try:
-        for exp in exps:  # Only a run that can start writes anything.
-            exp.check_local_dir()
-        # The executor as soon as the number of trials is known: its workers boot while the rest is set up.
-        with blame(components):
-            execu.prepare(search.total_trials())
-    except BaseException:
-        execu.shutdown()
-        raise
-    components += [("logger", logger) for logger in logger_objs]
-
     from tune_core.plugins.observers import Observers
     from tune_core.reporter import StatusReporter
     from tune_core.runner import TrialRunner
 
-    observers = Observers.from_plugins()
-    reporter = StatusReporter(verbose=verbose, metric=metric)
-    with blame(components):
-        runner = TrialRunner(
-            search, sched, execu, loggers=logger_objs, reporter=reporter,
-            observers=observers, logdirs=[str(e.path) for e in exps], experiments=exps,
-        )
-    for exp in exps:
-        if exp.name in states:
-            claimed = {Path(t.logdir).name for t in restored if t.logdir and t.experiment_name == exp.name}
-            runner.set_preexisting(str(exp.path), set(states[exp.name].preexisting), claimed)
-    observers.experiment_start(exps)
-    previous = _catch_first_sigint(runner)
-    try:
+    runner: TrialRunner | None = None
+    reporter: StatusReporter | None = None
+    previous: Any = None
+    try:  # From here on the executor may hold workers: whatever fails, they are shut down.
+        for exp in exps:  # Only a run that can start writes anything.
+            exp.check_local_dir()
+        _keep_earlier_runs(exps, states, verbose)
+        # The executor as soon as the number of trials is known: its workers boot while the rest is set up.
+        with blame(components):
+            execu.prepare(search.total_trials())
+        components += [("logger", logger) for logger in logger_objs]
+        observers = Observers.from_plugins()
+        reporter = StatusReporter(verbose=verbose, metric=metric)
+        with blame(components):
+            runner = TrialRunner(
+                search, sched, execu, loggers=logger_objs, reporter=reporter,
+                observers=observers, logdirs=[str(e.path) for e in exps], experiments=exps,
+            )
+        for exp in exps:
+            if exp.name in states:
+                claimed = {Path(t.logdir).name for t in restored if t.logdir and t.experiment_name == exp.name}
+                runner.set_preexisting(str(exp.path), set(states[exp.name].preexisting), claimed)
+        observers.experiment_start(exps)
+        previous = _catch_first_sigint(runner)
         with blame(components):
             for trial in restored:
                 runner.add_trial(trial)
@@ -153,14 +158,21 @@ def run_experiments(
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
         execu.shutdown()
-        runner.close()
-        reporter.close()
+        if runner is not None:
+            runner.close()
+        if reporter is not None:
+            reporter.close()
     observers.experiment_end([t.view for t in trials])
-    if runner.interrupted:
+    if runner.interrupted:  # Like any Python code, a Ctrl-C ends in KeyboardInterrupt, once the state is saved.
+        from tune_core.logwriter import wait_for_pending_writes
+
+        wait_for_pending_writes()
         dirs = " ".join(shlex.quote(str(e.path)) for e in exps)
-        print(f"tune-core: stopped; the experiment state is saved. Resume with:\n  tune-core resume {dirs}\n"
-              "or run the same run_experiments(...) call again with resume=True.", file=sys.stderr)
-        return trials
+        finished = sum(t.is_finished() for t in trials)
+        line = (f"interrupted: {finished} of {max(len(trials), search.total_trials() or 0)} trials finished; "
+                f"resume with: tune-core resume {dirs}")
+        print(f"tune-core: {line}", file=sys.stderr)
+        raise KeyboardInterrupt(line)
     failed = [t for t in trials if t.status == ERROR]
     if failed and raise_on_failed_trial:
         details = "; ".join(f"{t.name}: {t.error_message} (see {t.error_file})" for t in failed[:5])
@@ -237,6 +249,8 @@ def _load_states(exps: list[Experiment]) -> dict[str, ExperimentState]:
         state = ExperimentState.load(exp.path)
         if state is not None:
             states[exp.name] = state
+            if state.moved_from:
+                log.info("%s was moved from %s: its trials resume where it is now", exp.path, state.moved_from)
             for stale in exp.path.glob("experiment_state.json.*.tmp"):  # left by a killed driver
                 stale.unlink(missing_ok=True)
         else:
@@ -271,11 +285,13 @@ def _restore(states: dict[str, ExperimentState], exps: list[Experiment], search:
 
 def _remember_components(exps: list[Experiment], search: SearchAlgorithm, sched: TrialScheduler) -> None:
     """Pickle what ``tune-core resume`` needs to rebuild the run, for the state files."""
-    from tune_core.state import pack
+    from tune_core.state import import_root, pack
 
     search_blob, sched_blob = pack(search, "the search algorithm"), pack(sched, "the scheduler")
     for exp in exps:
+        root = import_root(exp.trainable)  # A resume from another directory imports the trainable from here.
         exp.extra_state.update(
+            import_paths=[root] if root else [],
             spec_pickle=pack({"name": exp.name, "run": exp.trainable,
                               "trainable_name": exp.trainable_name, **exp.spec}, f"experiment {exp.name!r}"),
             search_alg_pickle=search_blob,
@@ -283,8 +299,42 @@ def _remember_components(exps: list[Experiment], search: SearchAlgorithm, sched:
         )
 
 
+def _keep_earlier_runs(exps: list[Experiment], states: Mapping[str, ExperimentState], verbose: int) -> None:
+    """A run that does not resume an experiment's state starts beside what earlier runs left: set their
+    state aside (``experiment_state-<time>.json``, still resumable) and say so in one line."""
+    from tune_core.analysis import trial_dirs
+    from tune_core.logwriter import wait_for_pending_writes
+    from tune_core.state import progress_in, set_aside
+
+    wait_for_pending_writes()  # An earlier run in this process may still be writing its last state.
+    for exp in exps:
+        if exp.name in states or not exp.path.is_dir():
+            continue
+        damaged: str | None = None
+        try:
+            progress = progress_in(exp.path)
+        except TuneError as exc:
+            progress, damaged = None, str(exc)
+        kept = set_aside(exp.path)
+        count = len(trial_dirs(exp.path))
+        unfinished = progress is not None and progress[0] < progress[1]
+        if kept is None or not (unfinished or damaged):
+            if count and verbose:
+                print(f"tune-core: {exp.path} holds {count} trial directories of earlier runs; this run adds "
+                      f"its own beside them (`tune-core ls {exp.path}` shows the latest run)", file=sys.stderr)
+            continue
+        if progress is None:
+            print(f"tune-core: the earlier state in {exp.path} is kept, unread, as {kept.name}: {damaged}",
+                  file=sys.stderr)
+            continue
+        print(f"tune-core: the earlier run in {exp.path} was unfinished ({progress[0]} of {progress[1]} trials "
+              f"finished); its state is kept as {kept.name}; resume it with: tune-core resume "
+              f"{shlex.quote(str(kept))}", file=sys.stderr)
+
+
 def _catch_first_sigint(runner: Any) -> Any:
-    """First Ctrl-C: stop the trials, save the state, return. A second one: quit at once."""
+    """First Ctrl-C: stop the trials and save the state (the run then ends in ``KeyboardInterrupt``).
+    A second one: quit at once."""
     if threading.current_thread() is not threading.main_thread():
         return None
 

@@ -238,15 +238,21 @@ def read_metadata(path: str, where: str = "cannot restore", _corrupt: str = "") 
     if not os.path.isdir(directory):
         if not os.path.exists(directory):
             raise TuneError(f"{where}: no checkpoint at {path}")
-        directory = os.path.dirname(directory)
+        directory = os.path.dirname(directory) or "."
     meta_file = os.path.join(directory, METADATA)
     try:
         with open(meta_file, "rb") as f:
             meta = pickle.load(f)
     except FileNotFoundError:
-        raise TuneError(f"{where}: {path} is not a tune-core checkpoint (no {METADATA})") from None
+        inside = "" if directory == path else f" is a file, and its directory {directory}"
+        raise TuneError(f"{where}: {path}{inside} is not a tune-core checkpoint (no {METADATA}); give a "
+                        f"checkpoint directory ({_PREFIX}NNNNNN in a trial's directory)") from None
     except Exception as exc:
-        raise TuneError(f"{where}: {_corrupt}corrupt checkpoint metadata in {meta_file}: {exc}") from None
+        raise TuneError(f"{where}: {_corrupt}corrupt checkpoint metadata in {meta_file}: "
+                        f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise TuneError(f"{where}: {_corrupt}corrupt checkpoint metadata in {meta_file}: a "
+                        f"{type(meta).__name__}, not a dict")
     try:
         kind = {"dict": "object", "object": "object", "path": "path"}[meta["kind"]]
         filler = meta["filler"]
@@ -262,8 +268,38 @@ def read_metadata(path: str, where: str = "cannot restore", _corrupt: str = "") 
 
 
 def check(path: str, where: str = "checkpoint") -> Metadata:
-    """``read_metadata`` for a path the user gave (``restore=``): ``TuneError`` naming it if unusable."""
-    return read_metadata(path, where, _corrupt=f"corrupt checkpoint at {path}: ")
+    """``read_metadata`` for a path the user gave (``restore=``): ``TuneError`` naming it if unusable.
+
+    An object checkpoint's pickle is checked for completeness here, without loading it (that needs
+    the trainable's classes, and may be large): a truncated or garbled file fails now, not in a trial.
+    """
+    meta = read_metadata(path, where, _corrupt=f"corrupt checkpoint at {path}: ")
+    if meta.kind == "object":
+        problem = _pickle_problem(meta.path)
+        if problem:
+            raise TuneError(f"{where}: corrupt checkpoint at {path}: its object file {meta.path} {problem}")
+    return meta
+
+
+#: Object files up to this size are checked opcode by opcode; bigger ones by their last byte only.
+_WALK_BELOW = 4 << 20
+
+
+def _pickle_problem(path: str) -> str:
+    """Why the file at ``path`` is no complete pickle (``""`` when it looks like one)."""
+    import pickletools
+
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            if size > _WALK_BELOW:
+                f.seek(-1, os.SEEK_END)
+                return "" if f.read(1) == pickle.STOP else "is not a complete pickle (truncated?)"
+            for _ in pickletools.genops(f):
+                pass
+    except Exception as exc:
+        return f"is not a complete pickle ({type(exc).__name__}: {exc})"
+    return ""
 
 
 def load_object(meta: Metadata) -> Any:

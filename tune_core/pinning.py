@@ -66,7 +66,7 @@ def get_pinned_object(handle: str) -> Any:
     except (KeyError, TypeError):
         pass
     if not isinstance(handle, str) or not handle.startswith(PREFIX):
-        raise TuneError(f"get_pinned_object: {handle!r} is not a handle from pin_in_object_store()")
+        raise _not_a_handle(handle)
     with _lock:
         if handle in _objects:
             return _objects[handle]
@@ -75,3 +75,16 @@ def get_pinned_object(handle: str) -> Any:
                             "by another driver, or has its driver exited?)")
         obj = _objects[handle] = _resolver(handle)
     return obj
+
+
+def _not_a_handle(given: Any) -> TuneError:
+    """What was given instead of a handle, and what a handle is."""
+    import reprlib
+
+    itself = any(given is obj for obj in _pinned.values())
+    hint = ("; that is the pinned object itself: pass the handle pin_in_object_store() returned for it"
+            if itself else "")
+    return TuneError(
+        f"get_pinned_object: {reprlib.repr(given)} is not a handle (type {type(given).__name__}); expected "
+        f"the handle pin_in_object_store() returned, a str starting with {PREFIX!r}{hint}"
+    )

@@ -3,17 +3,24 @@
 ``ExperimentState`` is the only code that knows the file's keys: the runner builds one per snapshot,
 ``run_experiments(resume=True)`` and ``tune-core resume`` load one, ``ExperimentAnalysis`` reads its
 trial statuses. One file per experiment directory: every trial (status, config, directory, latest
-checkpoint, result count, failures), the search algorithm's and the scheduler's saved state, and the
-experiment's spec. It is replaced atomically (temporary file, fsync, rename), so a crash at any moment
-leaves the previous complete state or the new one, never half of one. Readable JSON; values JSON
-cannot hold exactly (configs, searcher/scheduler state, the trainable) are base64 cloudpickle.
+checkpoint, result count, failures), the search algorithm's and the scheduler's saved state, the
+experiment's spec, and where the trainable's module was imported from. It is replaced atomically
+(temporary file, fsync, rename), so a crash at any moment leaves the previous complete state or the
+new one, never half of one. Readable JSON; values JSON cannot hold exactly (configs, searcher/scheduler
+state, the trainable) are base64 cloudpickle.
+
+A state is checked key by key when it is loaded: a damaged file is a ``TuneError`` naming the file and
+the key (and trial index), and it is never rewritten. Paths recorded in it are rebased onto the
+directory it is loaded from, so a moved or copied experiment resumes where it now is.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,15 +32,23 @@ import orjson
 from tune_core.errors import TuneError
 from tune_core.loggers.json import plain_json
 from tune_core.resources import Resources
+from tune_core.state_check import (
+    BLOBS,
+    VERSION,
+    check_state,
+    check_status,
+    expect,
+    read_state,
+    short,
+)
 from tune_core.trial import Trial
 
 if TYPE_CHECKING:
     from tune_core.experiment import Experiment
 
-__all__ = ["STATE_FILE", "VERSION", "ExperimentState", "pack", "unpack"]
+__all__ = ["STATE_FILE", "VERSION", "ExperimentState", "import_root", "pack", "progress_in", "set_aside", "unpack"]
 
 STATE_FILE = "experiment_state.json"
-VERSION = 1
 
 _JSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
@@ -42,10 +57,10 @@ log = logging.getLogger("tune_core")
 
 def pack(obj: Any, what: str = "") -> str | None:
     """``obj`` as base64 cloudpickle; ``None`` when it cannot be pickled (said once per ``what``)."""
-    import cloudpickle
+    from tune_core.runtime.shipping import dumps
 
     try:
-        return base64.b64encode(cloudpickle.dumps(obj)).decode("ascii")
+        return base64.b64encode(dumps(obj)).decode("ascii")
     except Exception as exc:
         if what and what not in _unpicklable:
             _unpicklable.add(what)
@@ -57,12 +72,62 @@ def pack(obj: Any, what: str = "") -> str | None:
 _unpicklable: set[str] = set()
 
 
-def unpack(text: str | None) -> Any:
+def unpack(text: str | None, where: str = "a packed value") -> Any:
+    """The object ``pack`` made; a ``TuneError`` naming ``where`` if ``text`` is not one."""
     if text is None:
         return None
+    import binascii
     import pickle
 
-    return pickle.loads(base64.b64decode(text))
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise TuneError(f"{where} is not base64 text ({short(text)})") from None
+    try:
+        return pickle.loads(data)
+    except (ImportError, AttributeError) as exc:  # The pickle is fine; its code is not importable here.
+        raise TuneError(f"{where} cannot be loaded here ({type(exc).__name__}: {exc}); is the module "
+                        "that defines it importable (installed, or on PYTHONPATH)?") from None
+    except Exception as exc:
+        raise TuneError(f"{where} is not a valid pickle ({type(exc).__name__}: {exc})") from None
+
+
+def import_root(obj: Any) -> str | None:
+    """The ``sys.path`` directory ``obj``'s module was imported from (``None`` for ``__main__``,
+    built-ins and installed packages), so a resume from another directory can import it again."""
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    file = getattr(module, "__file__", None)
+    if module is None or file is None or module.__name__ == "__main__":
+        return None
+    root = Path(file).resolve().parent
+    for _ in range(module.__name__.count(".") + (Path(file).stem == "__init__")):
+        root = root.parent
+    if any(part in ("site-packages", "dist-packages") for part in root.parts):
+        return None
+    return str(root)
+
+
+def set_aside(directory: str | os.PathLike[str]) -> Path | None:
+    """Rename ``<directory>/experiment_state.json`` to ``experiment_state-<time>.json`` (never
+    overwriting one) and return the new path; ``None`` if there was none."""
+    path = Path(directory) / STATE_FILE
+    if not path.exists():
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        target = path.with_name(f"experiment_state-{stamp}{f'-{n}' if n else ''}.json")
+        if target.exists():
+            continue
+        try:
+            os.link(path, target)  # Fails if ``target`` appeared since: a set-aside never overwrites another.
+        except FileExistsError:
+            continue
+        except OSError:  # A file system without hard links.
+            os.rename(path, target)
+            return target
+        os.unlink(path)
+        return target
+    raise TuneError(f"cannot set aside {path}: too many experiment_state-{stamp}*.json files")
 
 
 @dataclass
@@ -77,6 +142,9 @@ class ExperimentState:
         spec, search_alg, scheduler_obj: packed (``pack``) experiment spec and the components as
             they were before the run, for ``tune-core resume``.
         searcher_state, scheduler_state: packed ``save()`` of the search algorithm and scheduler.
+        import_paths: ``sys.path`` directories the trainable's module came from.
+        path: the file it was loaded from (for messages); ``moved_from``: the experiment directory
+            the state was written in, when that is not where it was loaded from.
     """
 
     experiment: str
@@ -89,6 +157,9 @@ class ExperimentState:
     searcher_state: str | None = None
     scheduler_state: str | None = None
     timestamp: float = 0.0
+    import_paths: list[str] = field(default_factory=list)
+    path: str = ""
+    moved_from: str | None = None
 
     # --- building and writing (the runner) -----------------------------------------------------
     @classmethod
@@ -106,6 +177,7 @@ class ExperimentState:
             scheduler_obj=extra.get("scheduler_pickle"),
             searcher_state=searcher_state,
             scheduler_state=scheduler_state,
+            import_paths=list(extra.get("import_paths") or []),
         )
 
     def write(self, directory: str | os.PathLike[str]) -> None:
@@ -115,8 +187,10 @@ class ExperimentState:
             "version": VERSION,
             "timestamp": time.time(),
             "experiment": self.experiment,
+            "directory": os.path.abspath(directory),
             "preexisting": self.preexisting,
             "trainable_name": self.trainable_name,
+            "import_paths": self.import_paths,
             "spec": self.spec,
             "search_alg": self.search_alg,
             "scheduler_obj": self.scheduler_obj,
@@ -138,73 +212,110 @@ class ExperimentState:
 
     # --- reading (resume, analysis) ------------------------------------------------------------
     @classmethod
-    def load(cls, directory: str | os.PathLike[str]) -> ExperimentState | None:
-        """The state saved in ``directory``; ``None`` if there is none.
+    def load(cls, directory: str | os.PathLike[str], file: str | os.PathLike[str] | None = None
+             ) -> ExperimentState | None:
+        """The state saved in ``directory`` (or in ``file``, a set-aside state of it); ``None`` if
+        there is none. Recorded paths are rebased onto ``directory``.
 
         Raises:
-            TuneError: naming the file, if it cannot be read, is not an experiment state, or was
-                written by an incompatible version. The file is left as it is.
+            TuneError: naming the file and the key, if it cannot be read, is damaged, or was written
+                by an incompatible version. The file is left as it is.
         """
-        path = Path(directory) / STATE_FILE
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+        directory = Path(os.path.abspath(directory))
+        path = Path(file) if file is not None else directory / STATE_FILE
+        raw = read_state(path)
+        if raw is None:
             return None
-        except OSError as exc:
-            raise TuneError(f"cannot read experiment state {path}: {exc.strerror or exc}") from exc
-        try:
-            raw = orjson.loads(data)
-            if not isinstance(raw, dict) or not isinstance(raw.get("trials"), list):
-                raise ValueError("not an experiment state")
-        except ValueError as exc:
-            raise TuneError(f"corrupt experiment state {path}: {exc}; it was left as it is") from None
-        if raw.get("version") != VERSION:
-            raise TuneError(
-                f"experiment state {path} was written by an incompatible version of tune-core "
-                f"(state version {raw.get('version')!r}, this one reads {VERSION})"
-            )
-        return cls(
-            experiment=str(raw.get("experiment") or Path(directory).name),
+        check_state(raw, path)
+        state = cls(
+            experiment=str(raw.get("experiment") or directory.name),
             trainable_name=str(raw.get("trainable_name") or ""),
             trials=raw["trials"],
             preexisting=list(raw.get("preexisting") or []),
-            spec=raw.get("spec"),
-            search_alg=raw.get("search_alg"),
-            scheduler_obj=raw.get("scheduler_obj"),
-            searcher_state=raw.get("searcher_state"),
-            scheduler_state=raw.get("scheduler_state"),
             timestamp=float(raw.get("timestamp") or 0.0),
+            import_paths=list(raw.get("import_paths") or []),
+            path=str(path),
+            **{key: raw.get(key) for key in BLOBS},
         )
+        old = raw.get("directory") or _directory_of(raw["trials"])
+        if old and os.path.normpath(old) != str(directory):
+            state.moved_from = os.path.normpath(old)
+            state.trials = [_rebase_trial(entry, state.moved_from, str(directory)) for entry in state.trials]
+        return state
+
+    def rebase(self, path: str | None) -> str | None:
+        """``path`` as it is now, if it was recorded inside the experiment directory before a move."""
+        if path is None or self.moved_from is None:
+            return path
+        return _rebase(path, self.moved_from, os.path.dirname(os.path.abspath(self.path)))
 
     def restore_trials(self, make_trial: Callable[..., Trial]) -> list[Trial]:
         """The trials as recorded; ``make_trial(config, tag, trial_id, resources)`` supplies the
         experiment's settings."""
-        return [_restore_trial(entry, make_trial) for entry in self.trials]
+        return [self._restore_trial(i, entry, make_trial) for i, entry in enumerate(self.trials)]
+
+    def _restore_trial(self, index: int, entry: dict[str, Any], make_trial: Callable[..., Trial]) -> Trial:
+        where = f"experiment state {self.path}: trials[{index}]"
+        config = unpack(entry.get("config_pickle"), f"{where}.config_pickle")
+        if config is None:
+            config = entry["config"]
+        try:
+            resources = Resources.from_spec(entry.get("resources"), f"trials[{index}].resources")
+        except TuneError as exc:
+            raise TuneError(f"corrupt experiment state {self.path}: {exc}; it was left as it is") from None
+        trial = make_trial(config, entry["experiment_tag"], entry["trial_id"], resources)
+        trial.status = entry["status"]
+        trial.logdir = Path(entry["logdir"]) if entry.get("logdir") else None
+        trial.checkpoint = entry.get("checkpoint")
+        trial.checkpoint_iteration = entry.get("checkpoint_iteration") or 0
+        trial.kept_checkpoints = [(-math.inf if score is None else score, iteration, path)  # NaN is written null
+                                  for score, iteration, path in entry.get("checkpoints") or []]
+        trial.num_results = entry.get("num_results") or 0
+        trial.num_failures = entry.get("num_failures") or 0
+        trial.error_file = entry.get("error_file")
+        trial.error_message = entry.get("error_message")
+        trial.last_result = entry.get("last_result")
+        if entry.get("experiment_id"):
+            trial.experiment_id = entry["experiment_id"]
+        return trial
 
     def statuses(self) -> dict[str, str]:
         """Trial id and directory name -> status, for every trial the state records."""
         return _statuses(self.trials)
 
     @staticmethod
-    def statuses_in(directory: str | os.PathLike[str]) -> dict[str, str]:
-        """``statuses()`` of the state in ``directory``, read leniently (for analysis): an absent,
-        unreadable or other-version file gives what it can, never an error."""
-        try:
-            raw = orjson.loads((Path(directory) / STATE_FILE).read_bytes())
-        except (OSError, ValueError):
+    def statuses_in(directory: str | os.PathLike[str], file: str | os.PathLike[str] | None = None
+                    ) -> dict[str, str]:
+        """``statuses()`` of the state in ``directory`` (or ``file``), for analysis: records may be
+        partial and any version is read, but a damaged file is a ``TuneError``; none gives ``{}``."""
+        path = Path(file) if file is not None else Path(directory) / STATE_FILE
+        raw = read_state(path)
+        if raw is None:
             return {}
-        trials = raw.get("trials") if isinstance(raw, dict) else None
-        return _statuses(trials if isinstance(trials, list) else [])
+        trials = raw.get("trials", [])
+        expect(isinstance(trials, list), path, "`trials` must be a list of trial records", trials)
+        for i, entry in enumerate(trials):
+            expect(isinstance(entry, dict), path, f"trials[{i}] must be an object", entry)
+            if "status" in entry:
+                check_status(path, i, entry["status"])
+        return _statuses(trials)
 
     def saved_components(self) -> tuple[dict[str, Any], Any, Any]:
         """``(spec, search_alg, scheduler)`` as the run started, for ``tune-core resume``."""
-        return dict(unpack(self.spec) or {}), unpack(self.search_alg), unpack(self.scheduler_obj)
+        spec = self._unpack("spec")
+        if spec is not None and not isinstance(spec, dict):
+            raise TuneError(f"corrupt experiment state {self.path}: `spec` holds a {type(spec).__name__}, "
+                            "not an experiment spec; it was left as it is")
+        return dict(spec or {}), self._unpack("search_alg"), self._unpack("scheduler_obj")
 
     def saved_searcher_state(self) -> Any:
-        return unpack(self.searcher_state)
+        return self._unpack("searcher_state")
 
     def saved_scheduler_state(self) -> Any:
-        return unpack(self.scheduler_state)
+        return self._unpack("scheduler_state")
+
+    def _unpack(self, key: str) -> Any:
+        return unpack(getattr(self, key), f"experiment state {self.path}: `{key}`")
 
 
 def _statuses(trials: list[Any]) -> dict[str, str]:
@@ -245,22 +356,42 @@ def record(trial: Trial) -> dict[str, Any]:
     }
 
 
-def _restore_trial(entry: dict[str, Any], make_trial: Callable[..., Trial]) -> Trial:
-    config = unpack(entry.get("config_pickle"))
-    if config is None:
-        config = entry["config"]
-    trial = make_trial(config, entry["experiment_tag"], entry["trial_id"],
-                       Resources.from_spec(entry.get("resources")))
-    trial.status = entry["status"]
-    trial.logdir = Path(entry["logdir"]) if entry.get("logdir") else None
-    trial.checkpoint = entry.get("checkpoint")
-    trial.checkpoint_iteration = entry.get("checkpoint_iteration", 0)
-    trial.kept_checkpoints = [tuple(item) for item in entry.get("checkpoints", [])]
-    trial.num_results = entry.get("num_results", 0)
-    trial.num_failures = entry.get("num_failures", 0)
-    trial.error_file = entry.get("error_file")
-    trial.error_message = entry.get("error_message")
-    trial.last_result = entry.get("last_result")
-    if entry.get("experiment_id"):
-        trial.experiment_id = entry["experiment_id"]
-    return trial
+def progress_in(directory: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(finished, total)`` trials of the state in ``directory``; ``None`` if there is none.
+
+    Raises:
+        TuneError: if the file is damaged (see ``ExperimentState.statuses_in``).
+    """
+    path = Path(directory) / STATE_FILE
+    raw = read_state(path)
+    if raw is None:
+        return None
+    ExperimentState.statuses_in(directory)  # Checks what is read here.
+    trials = raw.get("trials") or []
+    return sum(entry.get("status") in ("TERMINATED", "ERROR") for entry in trials), len(trials)
+
+
+# --- a moved experiment --------------------------------------------------------------------------
+def _directory_of(trials: list[dict[str, Any]]) -> str | None:
+    """The experiment directory an older state (without ``directory``) was written in."""
+    for entry in trials:
+        if entry.get("logdir"):
+            return os.path.dirname(os.path.normpath(entry["logdir"]))
+    return None
+
+
+def _rebase(path: str, old: str, new: str) -> str:
+    relative = os.path.relpath(os.path.normpath(path), old)
+    if relative == os.curdir or relative.startswith(os.pardir + os.sep) or relative == os.pardir:
+        return path  # Not inside the old experiment directory: not the experiment's to move.
+    return os.path.join(new, relative)
+
+
+def _rebase_trial(entry: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A copy of a trial record whose paths point into ``new`` where they pointed into ``old``."""
+    entry = dict(entry)
+    for key in ("logdir", "checkpoint", "error_file"):
+        if entry.get(key):
+            entry[key] = _rebase(entry[key], old, new)
+    entry["checkpoints"] = [[s, it, _rebase(p, old, new)] for s, it, p in entry.get("checkpoints") or []]
+    return entry

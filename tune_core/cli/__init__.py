@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand: its exit status; a ``TuneError`` is one line on stderr, never a traceback."""
     from tune_core.errors import TuneError
 
     parser = build_parser()
@@ -38,9 +40,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # Here, not at exit, so that a closed pipe is seen below.
+        return status
     except TuneError as exc:
         print(f"tune-core: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if not exc.args:  # The run's own interruption has said what to do already.
+            print("tune-core: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`tune-core plugins --json | head -1`): stop quietly, as `cat` does.
+        # What is still buffered goes to /dev/null, so the interpreter's exit does not fail on it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141

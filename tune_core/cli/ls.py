@@ -20,6 +20,8 @@ from tune_core.errors import TuneError, unknown_name_error
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tune_core.analysis import ExperimentAnalysis
+
 __all__ = ["list_trials", "register"]
 
 #: Metrics shown by default when a trial reported them (the seed's status-line metrics and progress).
@@ -72,13 +74,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--output", "-o", metavar="FILE", help="write the table to FILE (.csv or .json)"
     )
+    parser.add_argument(
+        "--all", action="store_true", help="also list the trials earlier runs of the experiment left"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``tune-core ls``."""
     table = list_trials(
-        args.experiment_dir,
+        _open(args.experiment_dir, all_runs=args.all),
         sort=[c for item in args.sort for c in item.split(",") if c.strip()],
         desc=args.desc,
         columns=args.columns.split(",") if args.columns else None,
@@ -97,8 +102,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open(experiment_dir: str, all_runs: bool) -> ExperimentAnalysis:
+    """The experiment to list, with a line on stderr for what the table cannot show (a damaged
+    state's statuses, earlier runs' trials)."""
+    from pathlib import Path
+
+    from tune_core.analysis import ExperimentAnalysis, trial_dirs
+    from tune_core.state import STATE_FILE
+
+    path = Path(os.path.expanduser(experiment_dir))
+    if path.is_dir() and not (path / STATE_FILE).exists() and not trial_dirs(path):
+        raise TuneError(f"{experiment_dir} is not an experiment directory: it holds no {STATE_FILE} "
+                        "and no trial directories")
+    analysis = ExperimentAnalysis(path, latest_run=not all_runs, strict=False)
+    if analysis.state_problem:
+        print(f"tune-core: warning: {analysis.state_problem}; trial statuses are unknown", file=sys.stderr)
+    if analysis.earlier_runs:
+        print(f"tune-core: {analysis.earlier_runs} trial directories of earlier runs are not shown; "
+              "--all lists them", file=sys.stderr)
+    return analysis
+
+
 def list_trials(
-    experiment_dir: str,
+    experiment_dir: str | ExperimentAnalysis,
     sort: Sequence[str] = (),
     desc: bool = False,
     columns: Sequence[str] | None = None,
@@ -110,7 +136,7 @@ def list_trials(
 
     from tune_core.analysis import ExperimentAnalysis
 
-    analysis = ExperimentAnalysis(experiment_dir)
+    analysis = experiment_dir if isinstance(experiment_dir, ExperimentAnalysis) else ExperimentAnalysis(experiment_dir)
     df = analysis.dataframe()
     if df.empty:
         return pd.DataFrame(columns=["trial_name", "status"])

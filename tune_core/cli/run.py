@@ -25,15 +25,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--config", type=_json, default=None, help="config as JSON")
     parser.add_argument("--stop", type=_json, default=None, help='stop criteria as JSON, e.g. {"training_iteration": 10}')
     parser.add_argument("--resources", "--trial-resources", type=_json, default=None, help="per-trial resources as JSON")
-    parser.add_argument("--num-samples", "--repeat", type=int, default=None)
+    parser.add_argument("--num-samples", "--repeat", type=int, default=None,
+                        help="trials per point of the search space (default 1)")
     parser.add_argument("--local-dir", default=None, help="results root (default ~/tune_results)")
-    parser.add_argument("--checkpoint-freq", type=int, default=None)
-    parser.add_argument("--max-failures", type=int, default=None)
+    parser.add_argument("--checkpoint-freq", type=int, default=None,
+                        help="checkpoint every N iterations (class trainables; default 0, never)")
+    parser.add_argument("--max-failures", type=int, default=None,
+                        help="restarts of a failed trial from its latest checkpoint (default 0)")
     parser.add_argument("--restore", default=None, help="checkpoint path every trial starts from")
     parser.add_argument("--scheduler", default=None, help="scheduler name, e.g. fifo, median-stopping")
     parser.add_argument("--scheduler-config", type=_json, default=None, help="scheduler arguments as JSON")
     parser.add_argument("--search-alg", default=None, help="search algorithm name (default: basic)")
-    parser.add_argument("--search-alg-config", type=_json, default=None)
+    parser.add_argument("--search-alg-config", type=_json, default=None, help="search algorithm arguments as JSON")
     parser.add_argument("--executor", default=None, help="executor name (default: local)")
     parser.add_argument("--executor-config", type=_json, default=None, help='e.g. {"num_cpus": 4}')
     parser.add_argument("--metric", default=None, help="objective to report the best config by")
@@ -102,8 +105,15 @@ def _main(args: argparse.Namespace) -> int:
             pick = max if args.mode != "min" else min
             side = 1 if args.mode != "min" else 0  # metric_analysis holds [min, max]
             best = pick(scored, key=lambda t: t.metric_analysis[args.metric][side])
-            print(f"Best trial: {best.name} ({args.metric}={best.metric_analysis[args.metric][side]})")
+            print(f"Best trial: {best.name} ({args.metric}={_fmt(best.metric_analysis[args.metric][side])})")
             print(f"Best config: {json.dumps(best.config, default=str, sort_keys=True)}")
     print(f"{len(trials) - len(failed)} of {len(trials)} trials completed"
           + (f"; {len(failed)} ended in ERROR (see their error_*.txt)" if failed else ""))
     return 1 if failed else 0
+
+
+def _fmt(value: Any) -> str:
+    """A best value as a person reads it: 6 significant digits, whole numbers in full."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+    return str(value)

@@ -6,8 +6,10 @@ by returning (finished), by ``TrialStopped`` (stopped or paused) or by raising (
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from tune_core.errors import TuneError, describe_callable
 from tune_core.runtime.session import PauseRequested, Session
 
 if TYPE_CHECKING:
@@ -26,8 +28,13 @@ def run_function(func: Any, session: Session, restore: str | None) -> None:
     if restore:
         session.restore(restore)
     returned = func(config, session.report) if takes_reporter(func) else func(config)
-    if isinstance(returned, dict):
-        session.report(**returned)
+    if isinstance(returned, Mapping):
+        session.report_returned(dict(returned))
+    elif returned is not None:
+        raise TuneError(
+            f"{describe_callable(func)} returned {returned!r} ({type(returned).__name__}); a function "
+            "trainable returns None or a dict of metrics (its last result), e.g. return {'score': value}"
+        )
 
 
 def takes_reporter(func: Any) -> bool:

@@ -6,6 +6,10 @@ trial's thread would wake the driver in the middle of the trial's work, which co
 driver's time on a busy machine). The trial's thread sends a batch itself only when it is large (a
 tight reporting loop), at a decision point, or at the end. Every other event goes out after the
 results buffered before it, in one write, so the driver sees them in order and wakes once.
+
+A batch is pickled once, by the transport. When that fails (a reported lambda, lock or open file),
+the results before the culprit are still sent, and the trial fails with a ``TuneError`` naming its
+key, raised at the trial's next report (or at its end): nothing reported earlier is lost.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from tune_core import checkpoints
 from tune_core.checkpoints import Checkpoint
+from tune_core.errors import TuneError
 from tune_core.interfaces import (
     DecisionPoint,
     TrialCheckpointed,
@@ -68,6 +73,8 @@ class TrialHost:
         self._stop_requested = False
         self._pause_requested = False
         self._save_requested = False
+        #: Why this run's results could not be sent (a value that does not pickle); the trial fails with it.
+        self._failure: str | None = None
         #: Messages that came from the driver side while a trial ran but were not for it
         #: (an executor's own "exit", say); the executor's loop handles them after ``run``.
         self.leftover: list[Any] = []
@@ -108,7 +115,10 @@ class TrialHost:
                     sys.stderr.write(text)
                     self.send(TrialFailed(trial_id, text))
                     return
-            self.send(ended)
+            try:
+                self.send(ended)
+            except TuneError as exc:  # Its last results could not be sent.
+                self.send(TrialFailed(trial_id, f"tune_core.errors.TuneError: {exc}\n"))
         finally:
             set_current_session(None)
             self._end()
@@ -117,6 +127,7 @@ class TrialHost:
         with self._lock:
             self._trial_id = trial_id
             self._stop_requested = self._pause_requested = self._save_requested = False
+            self._failure = None
 
     def _end(self) -> None:
         with self._lock:
@@ -136,6 +147,8 @@ class TrialHost:
     # --- results and events -------------------------------------------------------------------
     def add(self, result: dict[str, Any]) -> None:
         with self._lock:
+            if self._failure is not None:
+                raise TuneError(self._failure)
             self._buffer.append(result)
             if len(self._buffer) >= INLINE_FLUSH_RESULTS:
                 self._flush_locked(False)
@@ -166,6 +179,8 @@ class TrialHost:
         self.send(TrialCheckpointed(trial_id, checkpoint))
 
     def _flush_locked(self, waiting: bool, then: Any = None) -> None:
+        if self._failure is not None and type(then) is not TrialFailed:
+            raise TuneError(self._failure)
         messages: list[Any] = []
         if self._buffer or waiting:
             messages.append(TrialResults(self._trial_id, self._buffer, waiting))
@@ -173,7 +188,32 @@ class TrialHost:
         if then is not None:
             messages.append(then)
         if messages:
-            self._transport.send(*messages)  # One write: the driver wakes once for all.
+            try:
+                self._transport.send(*messages)  # One write: the driver wakes once for all.
+            except Exception as exc:
+                self._salvage(messages, exc)
+
+    def _salvage(self, messages: list[Any], exc: Exception) -> None:
+        """A batch did not pickle: send the results before the culprit, then fail the trial naming it.
+
+        Raises ``TuneError`` (unless the trial is failing anyway: then its failure says both), or
+        ``exc`` itself when no result is to blame (the driver is gone, say).
+        """
+        from tune_core.runtime.unsendable import find_unsendable
+
+        batch = messages[0] if type(messages[0]) is TrialResults else None
+        found = find_unsendable(batch.results) if batch is not None else None
+        if batch is None or found is None:
+            raise exc
+        index, self._failure = found
+        deliver: list[Any] = [TrialResults(batch.trial_id, batch.results[:index])] if index else []
+        then = messages[-1]
+        if type(then) is TrialFailed:
+            self._transport.send(*deliver, TrialFailed(then.trial_id, f"{then.error}\n{self._failure}\n"))
+            return
+        if deliver:
+            self._transport.send(*deliver)
+        raise TuneError(self._failure)
 
     def _send_loop(self) -> None:
         while not self._closed:
@@ -181,7 +221,10 @@ class TrialHost:
             if self._buffer:
                 with self._lock:
                     if self._buffer:
-                        self._flush_locked(False)
+                        try:
+                            self._flush_locked(False)
+                        except Exception:  # The trial's own thread raises it at its next send.
+                            pass
             if self._tick is not None:
                 self._tick()
 

@@ -8,21 +8,35 @@ and the checkpoint calls work in a worker process, a Ray actor or a thread alike
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from tune_core import checkpoints
 from tune_core.errors import TuneError
 from tune_core.interfaces import TrialLaunch
-from tune_core.result import AutoFiller
+from tune_core.result import (
+    AUTO_FIELDS,
+    TIME_TOTAL_S,
+    TIMESTEPS_TOTAL,
+    TRAINING_ITERATION,
+    AutoFiller,
+)
 
 if TYPE_CHECKING:
     from tune_core.runtime.host import TrialHost
 
-__all__ = ["PauseRequested", "Session", "TrialStopped", "current_session", "set_current_session"]
+__all__ = [
+    "PauseRequested",
+    "Session",
+    "TrialStopped",
+    "current_session",
+    "set_current_session",
+    "stop_criterion_error",
+]
 
 #: How often the trial's own thread looks for a STOP from the driver while running freely.
 COMMAND_POLL_S = 0.005
@@ -55,20 +69,37 @@ class Session:
         self.restored: checkpoints.Metadata | None = None
 
     # --- results ----------------------------------------------------------------------------
-    def report(self, **metrics: Any) -> None:
-        """The ``reporter`` a function trainable calls: ``reporter(mean_accuracy=0.9, ...)``."""
+    def report(self, *given: Any, **metrics: Any) -> None:
+        """The ``reporter`` a function trainable calls: ``reporter(mean_accuracy=0.9, ...)``, or with
+        one dict of metrics, ``reporter({"mean_accuracy": 0.9})``."""
+        if given:
+            metrics = _positional_metrics(given, metrics)
         if not self.submit(self.filler.fill(metrics)):
             raise TrialStopped
 
-    def submit(self, result: dict[str, Any]) -> bool:
-        """Send one filled result; False when the trial must end now."""
+    def report_returned(self, metrics: dict[str, Any]) -> None:
+        """The dict a function trainable returned: its last result. The trial ends with it anyway, so
+        stop criteria are not checked on it (a final summary need not carry their metrics)."""
+        if not self.submit(self.filler.fill(dict(metrics)), check_stop=False):
+            raise TrialStopped
+
+    def submit(self, result: dict[str, Any], check_stop: bool = True) -> bool:
+        """Send one filled result; False when the trial must end now.
+
+        Raises:
+            TuneError: a stop criterion names a metric the result lacks, or one that is not a number.
+                The result is sent first (it shows what the trial reported).
+        """
         done = bool(result.get("done"))
-        if not done:
+        if not done and check_stop:
             for key, threshold in self._stop:
-                value = result.get(key)
-                if value is not None and value >= threshold:
-                    result["done"] = done = True
-                    break
+                try:
+                    if result[key] >= threshold:
+                        result["done"] = done = True
+                        break
+                except (KeyError, TypeError, ValueError):
+                    self._host.add(result)
+                    raise stop_criterion_error(key, threshold, result) from None
         host = self._host
         if done:
             host.add(result)
@@ -150,6 +181,32 @@ class Session:
         return None if self.restored is None else checkpoints.load_object(self.restored)
 
 
+#: Auto-filled fields a stop criterion may name, listed when it names none the result has.
+_STOPPABLE_AUTO = (TRAINING_ITERATION, TIME_TOTAL_S, TIMESTEPS_TOTAL)
+
+
+def stop_criterion_error(key: str, threshold: Any, result: dict[str, Any]) -> TuneError:
+    """Why the stop criterion ``key`` cannot be checked on ``result``: the metric is missing (a typo
+    would otherwise run forever), or it is not a number."""
+    where = (f"stop criterion {key!r} (>= {threshold!r}): result {result.get(TRAINING_ITERATION, '?')} of "
+             f"trial {result.get('trial_id', '?')}")
+    if key not in result:
+        auto = set(AUTO_FIELDS) | {"time_this_iter_s", "timesteps_this_iter", "neg_mean_loss"}
+        metrics = [k for k in result if k not in auto]
+        close = difflib.get_close_matches(key, list(result), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        if key == TIMESTEPS_TOTAL:
+            hint += " (timesteps_total is filled only for a trial that reports timesteps_total or timesteps_this_iter)"
+        filled = ", ".join(k for k in _STOPPABLE_AUTO if k in result)
+        return TuneError(
+            f"{where} has no {key!r}{hint}; it has the metrics {', '.join(map(repr, metrics)) or '(none)'} "
+            f"and the auto-filled {filled}, ... Report {key!r} in every result, or fix the key in `stop`"
+        )
+    value = result[key]
+    return TuneError(f"{where} reported {key}={value!r} ({type(value).__name__}), which is not a number "
+                     "to compare with the criterion; report a number")
+
+
 _local = threading.local()
 #: How many trials run in this process now, and the latest to start.
 _active = 0
@@ -178,3 +235,15 @@ def set_current_session(session: Session | None) -> None:
         _active += (session is not None) - (previous is not None)
         if session is not None:
             _latest = session
+
+
+def _positional_metrics(given: tuple[Any, ...], metrics: dict[str, Any]) -> dict[str, Any]:
+    """``reporter({...})`` as ``reporter(**{...})``; any other positional value is a clear error."""
+    if len(given) == 1 and isinstance(given[0], Mapping) and all(type(k) is str for k in given[0]):
+        return {**given[0], **metrics}
+    shown = ", ".join(repr(value)[:60] for value in given)
+    raise TuneError(
+        f"reporter({shown}): metrics are given by name, e.g. reporter(mean_accuracy=0.9), or as one "
+        f"dict with string keys, reporter({{'mean_accuracy': 0.9}}); got {len(given)} positional "
+        f"value{'s' if len(given) != 1 else ''}"
+    )

@@ -2,14 +2,15 @@
 
 Workers are started on demand (without waiting for them to boot) and kept for later trials. A worker
 is bound to the GPUs it was started with, because CUDA reads ``CUDA_VISIBLE_DEVICES`` only once per
-process. A worker that dies turns its trial into a failure with the reason; the others carry on.
+process. A worker that dies turns its trial into a failure with the reason; the others carry on,
+and what the dead one's trial printed is moved into the trial's files (``output.recover``).
 What a worker sends are the trial runtime's events; they are passed on as they come, except those
-of a run the runner stopped (the same trial may already run again elsewhere).
+of a run the runner stopped (the same trial may already run again elsewhere). No worker outlives its
+executor: ``shutdown``, or when the executor is garbage-collected or the interpreter exits.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
 import os
@@ -23,7 +24,7 @@ import weakref
 from typing import Any
 
 from tune_core.errors import TuneError
-from tune_core.executors.local import protocol
+from tune_core.executors.local import output, protocol
 from tune_core.executors.local.gpus import GpuPool
 from tune_core.executors.local.pipes import PipeReader, PipeWriter
 from tune_core.interfaces import (
@@ -124,6 +125,9 @@ class _Worker:
         self.pins: set[str] = set(pinned_objects()) if fork else set()
         self.stop_deadline: float | None = None
         self.last_used = time.monotonic()
+        #: The trial directory of its latest run, and the experiment directories it wrote spares in.
+        self.logdir: str | None = None
+        self.dirs: set[str] = set()
 
     @staticmethod
     def _fork(cmd_read: int, res_write: int, close: tuple[int, ...], gpu_key: str) -> _ForkedProcess:
@@ -150,11 +154,17 @@ class _Worker:
         return (self.commands.fileno(), self.results.fileno())
 
     def kill(self) -> None:
+        """End the process (if it has not ended), then move what it left of a trial's output into
+        the trial's files, before anyone hears of its end: a restart appends after it."""
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
         self.commands.close()
         self.results.close()
+        last = os.path.dirname(self.logdir) if self.logdir else None
+        for directory in self.dirs:
+            output.recover(directory, self.pid, self.logdir if directory == last else None)
+        self.dirs.clear()
 
 
 class LocalExecutor(Executor):
@@ -197,7 +207,13 @@ class LocalExecutor(Executor):
         self._max_idle = max(2, int(cpus))
         self._poller = select.poll()
         self._polled: set[int] = set()
-        atexit.register(_shutdown_ref, weakref.ref(self))
+        #: Every worker not yet reaped, whatever its state; and the directories checked for the
+        #: output of workers of an earlier, killed driver.
+        self._live: set[_Worker] = set()
+        self._scanned: set[str] = set()
+        # Also when a run fails between ``prepare`` and ``shutdown`` and drops the executor: no
+        # worker outlives it (the workers die with the driver process in any case).
+        weakref.finalize(self, _stop_workers, self._live)
 
     # --- capacity ---------------------------------------------------------------------------
     def total_resources(self) -> Resources:
@@ -226,15 +242,16 @@ class LocalExecutor(Executor):
         devices = self._gpus.assign(gpu_run, launch.resources.gpu)
         gpu_key = ",".join(str(d) for d in devices)
         worker = self._idle_worker(gpu_key) or self._spawn(gpu_key)
+        self._adopt_output(worker, launch.logdir)
         # Two trainables may share a name (two objects of one class): the worker keys them by both.
         key = f"{launch.trainable_name}#{id(launch.trainable):x}"
         blob = None
         if key not in worker.trainables:
             blob = self._blobs.get(key)
             if blob is None:
-                import cloudpickle
+                from tune_core.runtime import shipping
 
-                blob = self._blobs[key] = cloudpickle.dumps(launch.trainable)
+                blob = self._blobs[key] = shipping.dumps(launch.trainable)
             worker.trainables.add(key)
         env = dict(launch.env, CUDA_VISIBLE_DEVICES=gpu_key)
         message = dataclasses.replace(launch, trainable=None, env=env)
@@ -248,6 +265,23 @@ class LocalExecutor(Executor):
         except OSError:
             pass  # The worker died before reading; poll() reports the failure.
         return f"pid={worker.pid}"
+
+    def _adopt_output(self, worker: _Worker, logdir: str) -> None:
+        """Before a trial in a directory new to this executor: recover what workers of a killed
+        driver left there (a resumed trial appends after it). Then note where ``worker`` writes."""
+        logdir = os.path.normpath(logdir)
+        directory = os.path.dirname(logdir)
+        if directory not in self._scanned:
+            self._scanned.add(directory)
+            ours = {w.pid: w for w in self._live}
+
+            def live(pid: int) -> bool:  # A pid of ours reused from a dead worker: its files are old.
+                mine = ours.get(pid)
+                return directory in mine.dirs if mine is not None else output.is_running(pid)
+
+            output.recover_orphans(directory, live)
+        worker.logdir = logdir
+        worker.dirs.add(directory)
 
     def _pins_for(self, worker: _Worker) -> dict[str, str]:
         """Where the worker maps the pinned objects it does not hold yet (written on first need)."""
@@ -280,7 +314,12 @@ class LocalExecutor(Executor):
         inherited = tuple(fd for w in self._workers for fd in w.fds())
         worker = _Worker(gpu_key, dict(self._env, CUDA_VISIBLE_DEVICES=gpu_key), fork=fork, inherited=inherited)
         self._workers.append(worker)
+        self._live.add(worker)
         return worker
+
+    def _kill(self, worker: _Worker) -> None:
+        worker.kill()
+        self._live.discard(worker)
 
     def _retire(self, worker: _Worker) -> None:
         self._workers.remove(worker)
@@ -289,7 +328,7 @@ class LocalExecutor(Executor):
             worker.proc.wait(timeout=1.0)
         except (OSError, subprocess.TimeoutExpired):
             pass
-        worker.kill()
+        self._kill(worker)
 
     def continue_trial(self, trial_id: str, decision_point: DecisionPoint | None) -> None:
         worker = self._by_trial.get(trial_id)
@@ -365,7 +404,7 @@ class LocalExecutor(Executor):
         for worker in list(self._exiting):
             if worker.proc.poll() is not None:
                 self._exiting.remove(worker)
-                worker.kill()
+                self._kill(worker)
 
     def _handle(self, worker: _Worker, event: Any, events: list[ExecutorEvent]) -> None:
         if isinstance(event, TRIAL_ENDINGS):
@@ -401,7 +440,7 @@ class LocalExecutor(Executor):
         for pool in (self._workers, self._exiting):  # A retired worker may close its pipe first.
             if worker in pool:
                 pool.remove(worker)
-        worker.kill()
+        self._kill(worker)
         if trial_id is None:
             return
         self._release(worker)
@@ -417,7 +456,7 @@ class LocalExecutor(Executor):
         for worker in list(self._workers):
             if worker.stop_deadline is not None and now >= worker.stop_deadline and worker.trial_id:
                 self._workers.remove(worker)
-                worker.kill()
+                self._kill(worker)
                 self._release(worker)
 
     def busy_worker_pids(self) -> dict[str, int]:
@@ -425,19 +464,8 @@ class LocalExecutor(Executor):
         return {trial_id: worker.pid for trial_id, worker in self._by_trial.items()}
 
     def shutdown(self) -> None:
-        workers, self._workers = self._workers + self._exiting, []
-        self._exiting = []
-        for worker in workers:
-            if worker.trial_id is not None:
-                self._send(worker, Stop(worker.trial_id))
-            self._send(worker, (protocol.EXIT,))
-        deadline = time.monotonic() + 2.0
-        for worker in workers:
-            try:
-                worker.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            worker.kill()
+        self._workers, self._exiting = [], []
+        _stop_workers(self._live)
         self._by_trial.clear()
 
 
@@ -467,7 +495,20 @@ def describe_exit(pid: int, code: int) -> str:
     return f"worker process pid={pid} exited unexpectedly with code {code}"
 
 
-def _shutdown_ref(ref: weakref.ref[LocalExecutor]) -> None:
-    executor = ref()
-    if executor is not None:
-        executor.shutdown()
+def _stop_workers(live: set[_Worker]) -> None:
+    """Stop every worker in ``live`` (their trials first), give them 2 s to exit, kill the rest.
+
+    A function of the set alone, not of the executor: it also runs when the executor is collected.
+    """
+    workers = list(live)
+    for worker in workers:
+        with contextlib.suppress(OSError):
+            if worker.trial_id is not None:
+                worker.commands.send(Stop(worker.trial_id))
+            worker.commands.send((protocol.EXIT,))
+    deadline = time.monotonic() + 2.0
+    for worker in workers:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        worker.kill()
+        live.discard(worker)

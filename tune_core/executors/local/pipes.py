@@ -32,10 +32,13 @@ class PipeWriter:
         return self.fd
 
     def send(self, *objs: Any) -> None:
-        """Send each of ``objs`` as its own frame; small frames go out in one write (one wake-up)."""
+        """Send each of ``objs`` as its own frame; small frames go out in one write (one wake-up).
+
+        All are pickled before anything is written: when one cannot be pickled, none is sent.
+        """
+        frames = [pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL) for obj in objs]
         small: list[bytes] = []
-        for obj in objs:
-            data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        for data in frames:
             size = len(data)
             if size <= _JOIN_BELOW:
                 small += (_SHORT.pack(size), data)

@@ -172,9 +172,9 @@ def serve(command_fd: int, result_fd: int, parent: int) -> int:
         _pin_paths.update(pins)
         try:
             if blob is not None:
-                import cloudpickle
+                from tune_core.runtime import shipping
 
-                trainables[key] = cloudpickle.loads(blob)
+                trainables[key] = shipping.loads(blob)
             trainable = trainables[key]
         except BaseException:
             import traceback
