@@ -106,8 +106,10 @@ def plugins(session: nox.Session, plugin: str) -> None:
 
 @nox.session(python=PYTHON)
 def examples(session: nox.Session) -> None:
-    """Run the examples' tests, including the real PyTorch digits tuning run."""
+    """Run the examples' tests, including the real PyTorch digits tuning run (the README's scheduler
+    example uses ASHA from the tune-hyperband plugin)."""
     _install_core(session, "torch", "dev", torch=True)
+    session.install("-e", "plugins/tune-hyperband")
     session.run("pytest", "tests/test_examples.py", *session.posargs, env=STRICT_ENV)
 
 
@@ -128,10 +130,13 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def benchmarks(session: nox.Session) -> None:
-    """Measure orchestration overhead (W1-W4 and peak memory) against the plain-Python floor."""
+    """Measure orchestration overhead (W1-W4 and peak memory) against the plain-Python floor; with
+    ``-- schedulers.py|early_stopping.py|pbt_toy.py [args]``, the scheduler figures (S1, Q1, Q2)."""
     # A regular install, as users get it: pip byte-compiles it, so start-up is not spent compiling.
-    session.install(".")
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    session.install(".", "./plugins/tune-hyperband", "./plugins/tune-pbt")
+    script, *args = session.posargs if session.posargs[:1] and session.posargs[0].endswith(".py") else (
+        "run.py", *session.posargs)
+    session.run("python", f"benchmarks/{script}", *args)
 
 
 @nox.session(python=PYTHONS, default=False)

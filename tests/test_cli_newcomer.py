@@ -215,3 +215,23 @@ def test_run_prints_the_best_trial_rounded(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "Best trial: train_1_x=2 (score=0.666667)" in out.stdout, out.stdout
     assert "2 of 2 trials completed" in out.stdout
+
+
+def test_a_spec_file_chooses_the_scheduler_and_a_flag_wins(tmp_path: Path) -> None:
+    (tmp_path / "mytrain.py").write_text(
+        "def train(config, reporter):\n    for i in range(6):\n        reporter(score=config['x'] * i)\n")
+    (tmp_path / "run.yaml").write_text(
+        "scheduler: median-stopping\nscheduler_config: {time_attr: training_iteration, grace_period: 1, min_samples_required: 1}\n"
+        "metric: score\nmode: max\nexecutor_config: {num_cpus: 1}\n"
+        "experiments:\n  e:\n    run: mytrain:train\n    config: {x: {grid_search: [3, 2, 1]}}\n")
+    env = _user_env(tmp_path)
+    out = _cli([CONSOLE_SCRIPT, "run", "run.yaml", "--local-dir", tmp_path / "a", "-v", "0"], tmp_path, env)
+    assert out.returncode == 0, out.stderr
+    assert "Best trial: train_0_x=3 (score=15)" in out.stdout, out.stdout
+    lengths = sorted(len(Path(d, "result.json").read_text().splitlines()) for d in (tmp_path / "a" / "e").glob("train_*"))
+    assert lengths[0] < 6, f"median stopping ended no trial early: {lengths}"
+    out = _cli([CONSOLE_SCRIPT, "run", "run.yaml", "--scheduler", "fifo", "--local-dir", tmp_path / "b", "-v", "0"],
+               tmp_path, env)
+    assert out.returncode == 0, out.stderr
+    lengths = sorted(len(Path(d, "result.json").read_text().splitlines()) for d in (tmp_path / "b" / "e").glob("train_*"))
+    assert lengths == [6, 6, 6]

@@ -109,7 +109,8 @@ def test_pinned_objects(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_readme_python_blocks_run_as_written(tmp_path: Path) -> None:
     """The README's Python blocks, run in order in one script (as a reader pastes them), finish and
-    produce what the README says: the 6-trial grid, then the 8 trials of ``tune.run``."""
+    produce what the README says: the 6-trial grid, the 8 trials of ``tune.run``, then 8 trials under
+    ASHA (the ``tune-hyperband`` plugin, which the ``examples`` session installs)."""
     pytest.importorskip("torch")
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
@@ -125,3 +126,7 @@ def test_readme_python_blocks_run_as_written(tmp_path: Path) -> None:
     best = ast.literal_eval(proc.stdout.strip().splitlines()[-1])
     assert set(best) == {"lr", "momentum"}
     assert len(_trial_dirs(tmp_path / "results" / "train_func")) == 8
+    asha = _trial_dirs(tmp_path / "tune_results" / "train_func")  # the ASHA run of "Schedulers"
+    assert len(asha) == 8
+    lengths = sorted(len(_results(t)) for t in asha)
+    assert lengths[0] < 32 and set(lengths) <= {4, 8, 16, 32}, lengths

@@ -1,7 +1,7 @@
 """Plugins and framework adapters use only the public surface, never core internals.
 
-Everything under ``plugins/``, ``tune_torch/``, ``tune_tf/`` and the outside plugins in
-``tests/data/plugins/`` may import only the modules in ``tune_core.plugins.PUBLIC_MODULES``; in
+Everything under ``plugins/``, ``tune_torch/``, ``tune_tf/``, the example distributions under
+``examples/`` and the outside plugins in ``tests/data/plugins/`` may import only the modules in ``tune_core.plugins.PUBLIC_MODULES``; in
 particular never ``tune_core.executors.local``, nor any other module of the core.
 """
 
@@ -23,6 +23,8 @@ SOURCES = sorted(
         "plugins/*/tests/**/*.py",
         "tune_torch/**/*.py",
         "tune_tf/**/*.py",
+        "examples/*/src/**/*.py",
+        "examples/*/tests/**/*.py",
         "tests/data/plugins/*/src/**/*.py",
         "tests/data/plugins/*/tests/**/*.py",
     )

@@ -2,7 +2,8 @@
 
 Outside plugins here are real distributions: a ``.dist-info`` directory with ``METADATA`` and
 ``entry_points.txt`` next to the plugin module, on ``sys.path``, found by ``importlib.metadata``
-exactly as an installed wheel is.
+exactly as an installed wheel is. Their names (``halving``, ``contrib``, ...) are not ones the in-repo
+plugins register, so the tests hold in a development environment that has those installed too.
 """
 
 from __future__ import annotations
@@ -87,63 +88,63 @@ def test_builtins_load_as_ordinary_plugins() -> None:
 
 
 def test_entry_point_plugin_keeps_its_distribution(make_dist: MakeDist) -> None:
-    make_dist("tune-asha", "0.3.1", "asha", GOOD_PLUGIN.format(name="asha"))
+    make_dist("tune-halving", "0.3.1", "halving", GOOD_PLUGIN.format(name="halving"))
     pm = load_plugins(strict=True)
-    reg = available("scheduler", pm)["asha"]
+    reg = available("scheduler", pm)["halving"]
     assert (reg.source.plugin, reg.source.dist, reg.source.version) == (
-        "asha",
-        "tune-asha",
+        "halving",
+        "tune-halving",
         "0.3.1",
     )
-    assert reg.source.entry_point == "asha" and not reg.source.builtin
+    assert reg.source.entry_point == "halving" and not reg.source.builtin
 
 
 def test_broken_plugin_is_skipped_with_a_warning_naming_it(make_dist: MakeDist) -> None:
-    make_dist("tune-asha", "0.3.1", "asha", "raise ImportError('needs numpy>=3')\n")
+    make_dist("tune-halving", "0.3.1", "halving", "raise ImportError('needs numpy>=3')\n")
     make_dist("tune-good", "1.0.0", "good", GOOD_PLUGIN.format(name="good"))
     expected = (
-        r"could not load plugin 'asha' \(tune-asha 0\.3\.1\): ImportError: needs numpy>=3; "
-        r"disable with TUNE_DISABLE_PLUGINS=asha"
+        r"could not load plugin 'halving' \(tune-halving 0\.3\.1\): ImportError: needs numpy>=3; "
+        r"disable with TUNE_DISABLE_PLUGINS=halving"
     )
     with pytest.warns(PluginWarning, match=expected):
         pm = load_plugins(strict=False)
-    assert not pm.has_plugin("asha")
+    assert not pm.has_plugin("halving")
     assert "good" in available("scheduler", pm)  # the rest keep working
-    assert [f.source.dist for f in pm.failures] == ["tune-asha"]
+    assert [f.source.dist for f in pm.failures] == ["tune-halving"]
 
 
 def test_broken_plugin_is_fatal_when_strict(
     make_dist: MakeDist, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_dist("tune-asha", "0.3.1", "asha", "raise ImportError('needs numpy>=3')\n")
+    make_dist("tune-halving", "0.3.1", "halving", "raise ImportError('needs numpy>=3')\n")
     monkeypatch.setenv("TUNE_STRICT_PLUGINS", "1")
     with pytest.raises(
-        PluginError, match=r"could not load plugin 'asha' \(tune-asha 0\.3\.1\): ImportError"
+        PluginError, match=r"could not load plugin 'halving' \(tune-halving 0\.3\.1\): ImportError"
     ) as info:
         get_plugin_manager()
     assert isinstance(info.value.__cause__, ImportError)
 
 
-@pytest.mark.parametrize("disable", ["asha", "tune-asha", "other, asha"])
+@pytest.mark.parametrize("disable", ["halving", "tune-halving", "other, halving"])
 def test_disabled_entry_points_are_not_imported(
     make_dist: MakeDist, monkeypatch: pytest.MonkeyPatch, disable: str
 ) -> None:
-    make_dist("tune-asha", "0.3.1", "asha", "raise ImportError('must not be imported')\n")
+    make_dist("tune-halving", "0.3.1", "halving", "raise ImportError('must not be imported')\n")
     monkeypatch.setenv("TUNE_DISABLE_PLUGINS", disable)
     monkeypatch.setenv("TUNE_STRICT_PLUGINS", "1")
     pm = get_plugin_manager()
-    assert not pm.has_plugin("asha") and not pm.failures
+    assert not pm.has_plugin("halving") and not pm.failures
 
 
 def test_no_plugins_keeps_only_builtins(
     make_dist: MakeDist, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_dist("tune-asha", "0.3.1", "asha", GOOD_PLUGIN.format(name="asha"))
-    assert "asha" in available("scheduler", load_plugins(strict=True))
+    make_dist("tune-halving", "0.3.1", "halving", GOOD_PLUGIN.format(name="halving"))
+    assert "halving" in available("scheduler", load_plugins(strict=True))
     monkeypatch.setenv("TUNE_NO_PLUGINS", "1")
     pm = load_plugins(strict=True)
     assert all(name.startswith("tune_core.builtin.") for name, _ in pm.list_name_plugin())
-    assert "asha" not in available("scheduler", pm)
+    assert "halving" not in available("scheduler", pm)
 
 
 def test_misspelled_hook_fails_fast_naming_the_plugin(make_dist: MakeDist) -> None:
@@ -189,38 +190,38 @@ def test_hookimpl_with_an_argument_not_in_the_spec_is_a_load_failure(make_dist: 
 
 
 def test_two_distributions_with_one_entry_point_name(make_dist: MakeDist) -> None:
-    make_dist("tune-asha", "0.3.1", "asha", GOOD_PLUGIN.format(name="asha"))
-    make_dist("tune-asha-fork", "0.4.0", "asha", GOOD_PLUGIN.format(name="asha-fork"))
-    with pytest.raises(PluginError, match=r"'asha' \(tune-asha.*is already taken by tune-asha"):
+    make_dist("tune-halving", "0.3.1", "halving", GOOD_PLUGIN.format(name="halving"))
+    make_dist("tune-halving-fork", "0.4.0", "halving", GOOD_PLUGIN.format(name="halving-fork"))
+    with pytest.raises(PluginError, match=r"'halving' \(tune-halving.*is already taken by tune-halving"):
         load_plugins(strict=True)
 
 
 def test_two_distributions_claiming_one_scheduler_name(make_dist: MakeDist) -> None:
-    make_dist("tune-asha", "0.3.1", "asha", GOOD_PLUGIN.format(name="asha"))
-    make_dist("tune-contrib", "1.2.0", "contrib", GOOD_PLUGIN.format(name="asha"))
+    make_dist("tune-halving", "0.3.1", "halving", GOOD_PLUGIN.format(name="halving"))
+    make_dist("tune-contrib", "1.2.0", "contrib", GOOD_PLUGIN.format(name="halving"))
     pm = load_plugins(strict=True)
     with pytest.raises(
         PluginError,
-        match=r"scheduler 'asha' is provided by tune-asha 0\.3\.1 and tune-contrib 1\.2\.0",
+        match=r"scheduler 'halving' is provided by tune-contrib 1\.2\.0 and tune-halving 0\.3\.1",
     ) as info:
         available("scheduler", pm)
-    assert "TUNE_DISABLE_PLUGINS=asha or contrib" in str(info.value)
+    assert "TUNE_DISABLE_PLUGINS=contrib or halving" in str(info.value)
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         (
-            "yield {'name': 'asha'}",
+            "yield {'name': 'halving'}",
             r"bad record from plugin 'bad' \(tune-bad 0\.2\.0\): tune_schedulers\(\) yielded .* of type dict, expected SchedulerSpec",
         ),
         (
-            "yield SearcherSpec(name='asha', factory=dict)",
+            "yield SearcherSpec(name='halving', factory=dict)",
             r"yielded .* of type SearcherSpec, expected SchedulerSpec",
         ),
         (
-            "yield SchedulerSpec(name='ASHA', factory=dict)",
-            r"error in plugin 'bad' \(tune-bad 0\.2\.0\): tune_schedulers\(\) raised ValueError: invalid plugin name 'ASHA'",
+            "yield SchedulerSpec(name='HALVING', factory=dict)",
+            r"error in plugin 'bad' \(tune-bad 0\.2\.0\): tune_schedulers\(\) raised ValueError: invalid plugin name 'HALVING'",
         ),
     ],
 )
@@ -240,7 +241,7 @@ def tune_schedulers():
     pm = load_plugins(strict=False)
     with pytest.warns(PluginWarning, match=message + r".*; disable with TUNE_DISABLE_PLUGINS=bad"):
         names = available("scheduler", pm)
-    assert "fifo" in names and "asha" not in names
+    assert "fifo" in names and "halving" not in names
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         available("scheduler", pm)  # reported once, not on every lookup
@@ -249,12 +250,12 @@ def tune_schedulers():
 def test_trace_plugins_writes_to_stderr(
     make_dist: MakeDist, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make_dist("tune-asha", "0.3.1", "asha", GOOD_PLUGIN.format(name="asha"))
+    make_dist("tune-halving", "0.3.1", "halving", GOOD_PLUGIN.format(name="halving"))
     monkeypatch.setenv("TUNE_TRACE_PLUGINS", "1")
     pm = load_plugins(strict=True)
     pm.hook.tune_on_trial_start(trial="t1")
     err = capsys.readouterr().err
-    assert "registered asha (tune-asha 0.3.1)" in err
+    assert "registered halving (tune-halving 0.3.1)" in err
     assert "tune_on_trial_start" in err
 
 

@@ -13,6 +13,8 @@ uninstalled with pip and the environment removed.
 - ``tune-recorder-example 0.2.0``: adapts a ``Recipe`` object into a trainable and records every
   observer hook; the end-to-end test of the hooks runs with it.
 - ``tune-spawn-executor 0.1.0``: an executor (a process per trial, no shared disk), found by name.
+- ``tune-plateau 1.0.0`` (``examples/tune-plateau-scheduler``): the scheduler tutorial's complete example
+  distribution, run by name and tested with its own tests (which use tune-core's scheduler kit).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data" / "plugins"
 DISTS = ("tune-example-scheduler", "tune-broken-example", "tune-contrib-example",
          "tune-recorder-example", "tune-spawn-executor")
+#: The example distribution under ``examples/``: its folder, and its distribution name.
+TUTORIAL = REPO / "examples" / "tune-plateau-scheduler"
+TUTORIAL_DIST = "tune-plateau"
 ONLY_EXAMPLE = "broken-example,contrib-example"
 
 pytestmark = pytest.mark.slow
@@ -72,6 +77,7 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginEnv]:
     src = root / "src"
     # build from a copy: setuptools writes build/ and *.egg-info next to the sources
     shutil.copytree(DATA, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    shutil.copytree(TUTORIAL, src / TUTORIAL.name, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     env = PluginEnv(venv / ("Scripts" if os.name == "nt" else "bin") / "python")
@@ -85,7 +91,7 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginEnv]:
     # addsitedir (not a bare path) so the outer .pth files, e.g. editable installs, are honoured too
     lines = [f"import site; site.addsitedir({d!r})" for d in outer if Path(d).is_dir()]
     (Path(purelib) / "_outer_environment.pth").write_text("\n".join(lines) + "\n")
-    paths = [str(src / d) for d in DISTS]
+    paths = [str(src / d) for d in (*DISTS, TUTORIAL.name)]
     installed = env.pip("install", "-q", "--no-deps", "--no-build-isolation", "--no-index", *paths)
     if installed.returncode != 0:
         # this environment cannot build offline (setuptools < 70.1 without wheel, or none at all):
@@ -93,7 +99,7 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginEnv]:
         installed = env.pip("install", "-q", "--no-deps", *paths)
     assert installed.returncode == 0, installed.stderr
     yield env
-    removed = env.pip("uninstall", "-y", *DISTS)
+    removed = env.pip("uninstall", "-y", *DISTS, TUTORIAL_DIST)
     assert removed.returncode == 0, removed.stderr
     left = env.run(
         "-c",
@@ -206,7 +212,8 @@ def test_unknown_name_lists_the_installed_ones(plugin_env: PluginEnv) -> None:
         "get_scheduler('exampel')", TUNE_STRICT_PLUGINS="1", TUNE_DISABLE_PLUGINS=ONLY_EXAMPLE
     )
     assert (
-        "TuneError: unknown scheduler 'exampel'; available: example, fifo, median-stopping (did you mean 'example'?)"
+        "TuneError: unknown scheduler 'exampel'; available: example, fifo, median-stopping, plateau "
+        "(did you mean 'example'?)"
     ) in out.stderr
 
 
@@ -214,7 +221,7 @@ def test_no_plugins_hides_them(plugin_env: PluginEnv) -> None:
     out = plugin_env.lookup(
         "get_scheduler('example')", TUNE_STRICT_PLUGINS="1", TUNE_NO_PLUGINS="1"
     )
-    assert "unknown scheduler 'example'; available: fifo, median-stopping" in out.stderr
+    assert "unknown scheduler 'example'; available: fifo, median-stopping\n" in out.stderr
     out = plugin_env.run("-m", "tune_core", "plugins", "--json", "--no-plugins")
     names = [row["plugin"] for row in json.loads(out.stdout)["plugins"]]
     assert names and all(n.startswith("tune_core.builtin.") for n in names)
@@ -304,6 +311,40 @@ def test_outside_plugins_own_tests_pass_where_installed(plugin_env: PluginEnv, t
     """The spawn executor's own tests (the executor contract) run against the installed distribution,
     from a copy outside this repository, as its author would run them."""
     tests = shutil.copytree(DATA / "tune-spawn-executor" / "tests", tmp_path / "tests")
+    out = plugin_env.run("-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests),
+                         TUNE_STRICT_PLUGINS="1", TUNE_DISABLE_PLUGINS=ONLY_EXAMPLE)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert " passed" in out.stdout and "skipped" not in out.stdout
+
+
+#: The tutorial's example run: ``plateau`` by name, from a script as a user writes it.
+PLATEAU_RUN = """
+import json, sys
+import tune_core as tune
+
+def curve(config):
+    for step in range(1, 11):
+        tune.report(score=min(step, config["rise"]))
+
+analysis = tune.run(curve, config={"rise": tune.grid_search([2, 10])}, metric="score", mode="max",
+                    scheduler="plateau", scheduler_config={"patience": 2}, local_dir=sys.argv[1], verbose=0)
+print(json.dumps({r["config"]["rise"]: r["training_iteration"] for r in analysis.results.values()}))
+"""
+
+
+def test_the_tutorial_distribution_runs_by_name(plugin_env: PluginEnv, tmp_path: Path) -> None:
+    out = plugin_env.run("-c", PLATEAU_RUN, str(tmp_path), TUNE_STRICT_PLUGINS="1",
+                         TUNE_DISABLE_PLUGINS=ONLY_EXAMPLE)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"2": 4, "10": 10}
+    listed = plugin_env.run("-m", "tune_core", "plugins", "--json", TUNE_DISABLE_PLUGINS=ONLY_EXAMPLE)
+    rows = {row["plugin"]: row for row in json.loads(listed.stdout)["plugins"]}
+    assert rows["plateau"]["distribution"] == "tune-plateau" and rows["plateau"]["provides"] == {
+        "scheduler": ["plateau"]}
+
+
+def test_the_tutorial_distributions_own_tests_pass_where_installed(plugin_env: PluginEnv, tmp_path: Path) -> None:
+    tests = shutil.copytree(TUTORIAL / "tests", tmp_path / "tests")
     out = plugin_env.run("-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests),
                          TUNE_STRICT_PLUGINS="1", TUNE_DISABLE_PLUGINS=ONLY_EXAMPLE)
     assert out.returncode == 0, out.stdout + out.stderr

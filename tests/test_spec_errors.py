@@ -10,7 +10,7 @@ import pytest
 import trainables as T
 
 import tune_core as tune
-from tune_core.experiment import Experiment, load_spec_file
+from tune_core.experiment import Experiment, load_run_file, load_spec_file
 
 
 def _run(spec: dict[str, Any], local_dir: Path, **kwargs: Any) -> Any:
@@ -100,6 +100,26 @@ def test_spec_file_errors(tmp_path: Path) -> None:
     bad.write_text("a: [unclosed")
     with pytest.raises(tune.TuneError, match="cannot parse"):
         load_spec_file(bad)
+
+
+def test_run_file_holds_experiments_and_run_options(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("experiments:\n  run: m:f\n")  # An experiment that happens to be named "experiments".
+    assert load_run_file(plain) == ({"experiments": {"run": "m:f"}}, {})
+    full = tmp_path / "full.yaml"
+    full.write_text("scheduler: asha\nscheduler_config: {grace_period: 2}\nmetric: score\nmode: max\n"
+                    "experiments:\n  e: {run: 'm:f'}\n")
+    assert load_run_file(full) == ({"e": {"run": "m:f"}}, {"scheduler": "asha", "scheduler_config": {"grace_period": 2},
+                                                          "metric": "score", "mode": "max"})
+    assert load_spec_file(full) == {"e": {"run": "m:f"}}
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("sheduler: asha\nexperiments:\n  e: {run: 'm:f'}\n")
+    with pytest.raises(tune.TuneError, match=r"unknown run option 'sheduler' .*did you mean 'scheduler'"):
+        load_run_file(typo)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("metric: score\nexperiments: {}\n")
+    with pytest.raises(tune.TuneError, match="`experiments` is empty"):
+        load_run_file(empty)
 
 
 def test_experiment_object_and_aliases(local_dir: Path) -> None:

@@ -22,7 +22,10 @@ from tune_core.trainable_registry import get_trainable, resolve_run
 if TYPE_CHECKING:
     from tune_core.trial import Trial
 
-__all__ = ["DEFAULT_LOCAL_DIR", "SPEC_KEYS", "Experiment", "convert_to_experiment_list", "load_spec_file"]
+__all__ = [
+    "DEFAULT_LOCAL_DIR", "RUN_FILE_OPTIONS", "SPEC_KEYS", "Experiment", "convert_to_experiment_list", "load_run_file",
+    "load_spec_file",
+]
 
 DEFAULT_LOCAL_DIR = "~/tune_results"
 
@@ -213,8 +216,24 @@ def convert_to_experiment_list(experiments: Any) -> list[Experiment]:
     )
 
 
+#: What a spec file may hold beside its experiments: the ``run_experiments`` arguments of the run.
+RUN_FILE_OPTIONS = ("scheduler", "scheduler_config", "search_alg", "search_alg_config", "executor",
+                    "executor_config", "loggers", "logger_config", "metric", "mode")
+
+
 def load_spec_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read ``{name: spec}`` from a YAML or JSON file (the form ``tune-core run`` takes)."""
+    """Read ``{name: spec}`` from a YAML or JSON file (the form ``tune-core run`` takes); the run
+    options of a file in the ``experiments:`` form are left out (``load_run_file`` returns them)."""
+    return load_run_file(path)[0]
+
+
+def load_run_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``({name: spec}, run options)`` from a YAML or JSON file.
+
+    A file holds ``{name: spec}``, or, to choose the scheduler and the rest of the run too,
+    ``{experiments: {name: spec}, scheduler: asha, scheduler_config: {...}, metric: ..., ...}`` with
+    any of ``RUN_FILE_OPTIONS`` beside ``experiments``.
+    """
     file = Path(path)
     try:
         text = file.read_text()
@@ -231,7 +250,21 @@ def load_spec_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise TuneError(f"cannot parse experiment file {str(file)!r}: {exc}") from exc
     if not isinstance(data, dict) or not data:
         raise TuneError(f"experiment file {str(file)!r} must hold a mapping {{name: spec}}")
-    return data
+    experiments = data.get("experiments")
+    if not isinstance(experiments, dict) or "run" in experiments:  # {name: spec}, one maybe named "experiments"
+        return data, {}
+    options = {key: value for key, value in data.items() if key != "experiments"}
+    for key in options:
+        if key not in RUN_FILE_OPTIONS:
+            hint = closest(str(key), RUN_FILE_OPTIONS)
+            raise TuneError(
+                f"experiment file {str(file)!r}: unknown run option {key!r} beside `experiments`"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; allowed: {', '.join(RUN_FILE_OPTIONS)} (an experiment's own keys go under its name)"
+            )
+    if not experiments:
+        raise TuneError(f"experiment file {str(file)!r}: `experiments` is empty; give {{name: spec}} under it")
+    return experiments, options
 
 
 def _one_of(where: str, key: str, value: Any, alias: str, alias_value: Any) -> Any:

@@ -96,7 +96,8 @@ class LogWriter:
         return view
 
     def trial_results(self, trial: Trial, results: list[dict[str, Any]]) -> None:
-        self._queue.put((self._results, (self._view(trial), results)))
+        if self._loggers:  # Without loggers (a simulation), no wake-up of the writer per result.
+            self._queue.put((self._results, (self._view(trial), results)))
 
     def trial_complete(self, trial: Trial) -> None:
         view = self._runs.pop(trial.trial_id, None) or _RunView(trial)

@@ -1,14 +1,16 @@
 """The event loop: take trials from the search algorithm, start them on the executor, route each
 result to loggers, searcher and scheduler, and apply the scheduler's decisions.
 
-Time comes from the executor's clock, never from ``time`` directly, so a simulated executor with a
-virtual clock drives the same loop. Everything the run keeps goes through the driver's storage
+Time as trials and schedulers see it comes in the results, which the executor fills (a simulator
+from its virtual clock); the loop's own timers (log flushes, state snapshots) protect the disk and
+run on real time. Everything the run keeps goes through the driver's storage
 (``tune_core.storage``); the executor may run trials anywhere.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +61,10 @@ FLUSH_INTERVAL_S = 2.0
 #: experiment_state.json is written at most this often (and at the end of the run).
 STATE_INTERVAL_S = 0.5
 _LIVE = frozenset((PENDING, RUNNING, PAUSED))
+_WAITING = frozenset((PENDING, PAUSED))
+#: A trial asking for less CPU than this may fit where no CPU is free (see ``_could_start``).
+_CPU_EPS = 1e-6
+_SOME_CPU = Resources(cpu=_CPU_EPS)
 #: The runner's own decision for a result that meets a callable stop criterion: finish normally.
 _COMPLETE = "COMPLETE"
 
@@ -97,12 +103,20 @@ class TrialRunner(TrialRunnerView):
         self._views: list[TrialView] = []
         self._by_id: dict[str, Trial] = {}
         self._live: dict[str, Trial] = {}
+        #: The views of live trials that are not running (PENDING, PAUSED), in the order they were
+        #: added once sorted (``_sort_waiting``); with their counts, so no step scans every live trial.
+        self._waiting: dict[str, TrialView] = {}
+        self._waiting_sorted = True
+        self._order: dict[str, int] = {}
+        self._num_pending = 0
+        self._cpuless_waiting = 0
         self._commands = CommandQueue()
         self._running: dict[str, Trial] = {}
         slots = max(1, int(total.cpu))
         self._max_pending = max_pending_trials or max(16, 2 * slots)
-        self._clock: Callable[[], float] = executor.clock
-        self._last_flush = self._clock()
+        # Flushes and state snapshots protect the disk, so they are throttled in real time, whatever
+        # the executor's clock says (a simulator's virtual seconds pass much faster).
+        self._last_flush = time.monotonic()
         self._experiments = list(experiments)
         self._state_dirty = True
         self._last_state = -STATE_INTERVAL_S
@@ -127,6 +141,17 @@ class TrialRunner(TrialRunnerView):
         return self._by_id.get(trial_id)
 
     def trials_with_status(self, *statuses: str) -> list[TrialView]:
+        if _WAITING.issuperset(statuses):
+            matching = self._num_pending if PENDING in statuses else 0
+            if PAUSED in statuses:
+                matching += len(self._waiting) - self._num_pending
+            if not matching:
+                return []
+            if not self._waiting_sorted:
+                self._sort_waiting()
+            if matching == len(self._waiting):
+                return list(self._waiting.values())  # Every waiting trial: a copy at C speed.
+            return [v for v in self._waiting.values() if v._trial.status in statuses]
         if _LIVE.issuperset(statuses):
             return [t.view for t in self._live.values() if t.status in statuses]
         return [t.view for t in self._trials if t.status in statuses]
@@ -147,7 +172,7 @@ class TrialRunner(TrialRunnerView):
         if own.status == RUNNING:
             self._pause(own)
         elif own.status == PENDING:
-            own.status = PAUSED
+            self._set_status(own, PAUSED)
             self._state_dirty = True
 
     def stop_trial(self, trial: TrialView | Trial) -> None:
@@ -165,9 +190,11 @@ class TrialRunner(TrialRunnerView):
         self._finish(own, TERMINATED)
 
     def restart_trial(self, trial: TrialView | Trial, *, from_trial: TrialView | Trial,
-                      config: Mapping[str, Any] | None = None) -> None:
+                      config: Mapping[str, Any] | None = None, tag: str | None = None) -> None:
         own = self._own(trial, "restart_trial")
         source = self._own(from_trial, "restart_trial (from_trial)")
+        if tag is not None and (not isinstance(tag, str) or not tag):
+            raise TuneError(f"restart_trial: `tag` must be a non-empty string, got {tag!r}")
         if own.is_finished():
             raise TuneError(f"restart_trial: {own.name} has ended ({own.status}); only a live trial restarts")
         if source.checkpoint is None:
@@ -187,6 +214,9 @@ class TrialRunner(TrialRunnerView):
         own.checkpoint, own.checkpoint_iteration = path, source.checkpoint_iteration
         if config is not None:
             own.config = dict(config)
+            own.record_static = None
+        if tag is not None:
+            own.experiment_tag = tag
             own.record_static = None
         self._state_dirty = True
         if was_running and self.has_resources(own.resources):
@@ -291,15 +321,14 @@ class TrialRunner(TrialRunnerView):
             else:
                 raise wrong_return("executor", self._executor, "poll", event,
                                    "TrialResults, TrialCheckpointed, TrialPaused, TrialFinished, TrialFailed")
-        now = self._clock()
-        if now - self._last_flush >= FLUSH_INTERVAL_S:
+        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
             self._flush()
         self._save_state()
         self._report()
 
     def _start_chosen(self) -> None:
         scheduler = self._scheduler
-        while (chosen := scheduler.choose_trial_to_run(self)) is not None:
+        while self._could_start() and (chosen := scheduler.choose_trial_to_run(self)) is not None:
             own = chosen._trial if isinstance(chosen, TrialView) else chosen
             if (not isinstance(own, Trial) or self._by_id.get(own.trial_id) is not own
                     or own.status not in (PENDING, PAUSED) or not self.has_resources(own.resources)):
@@ -307,10 +336,16 @@ class TrialRunner(TrialRunnerView):
                                    "None, or a PENDING or PAUSED trial of this run whose resources are free")
             self._start(own)
 
+    def _could_start(self) -> bool:
+        """Whether a waiting trial might fit now. When none can, ``choose_trial_to_run`` could only
+        return None, and is not asked: with every slot taken, a step costs nothing per waiting trial."""
+        if not self._waiting:
+            return False
+        return self._cpuless_waiting > 0 or self._pool.free_for(_SOME_CPU)
+
     def _add_new_trials(self) -> None:
-        pending = sum(1 for t in self._live.values() if t.status == PENDING)
         search = self._search_alg
-        while pending < self._max_pending and not search.is_finished():
+        while self._num_pending < self._max_pending and not search.is_finished():
             trial = search.next_trial()
             if trial is None:
                 break
@@ -319,7 +354,6 @@ class TrialRunner(TrialRunnerView):
                                    "None, or a new trial made with Experiment.make_trial (every trial "
                                    "id once)")
             self.add_trial(trial)
-            pending += 1
 
     def add_trial(self, trial: Trial) -> None:
         """Add a trial (from the searcher, or from outside the loop) as PENDING."""
@@ -327,8 +361,11 @@ class TrialRunner(TrialRunnerView):
         self._trials.append(trial)
         self._views.append(trial.view)
         self._by_id[trial.trial_id] = trial
+        self._order[trial.trial_id] = len(self._order)
         if not trial.is_finished():
             self._live[trial.trial_id] = trial
+            if trial.status in _WAITING:
+                self._enter_waiting(trial)
         self._scheduler.on_trial_add(self, trial.view)
         self._state_dirty = True
 
@@ -358,7 +395,7 @@ class TrialRunner(TrialRunnerView):
         if restart_from is not None:
             # Before the trial runs again: later, its new run may be writing a checkpoint already.
             self._storage.prepare_restart(str(trial.logdir))
-        trial.status = RUNNING
+        self._set_status(trial, RUNNING)
         trial.run_count += 1
         trial.locating = True
         self._state_dirty = True
@@ -565,7 +602,7 @@ class TrialRunner(TrialRunnerView):
         """Take the trial off its executor slot but keep it live (paused, or pending a restart)."""
         self._running.pop(trial.trial_id, None)
         self._pool.give_back(trial.resources)
-        trial.status = status
+        self._set_status(trial, status)
         trial.pausing = False
         self._state_dirty = True
         self._logs.trial_complete(trial)
@@ -574,7 +611,7 @@ class TrialRunner(TrialRunnerView):
         if trial.trial_id in self._running:
             self._release(trial, status)
         else:
-            trial.status = status
+            self._set_status(trial, status)
             self._state_dirty = True
         self._live.pop(trial.trial_id, None)
         trial.compact()
@@ -583,8 +620,39 @@ class TrialRunner(TrialRunnerView):
         if self._reporter is not None:
             self._reporter.trial_finished(trial)
 
+    # --- statuses -----------------------------------------------------------------------------
+    def _set_status(self, trial: Trial, status: str) -> None:
+        """Change ``trial.status``, keeping the index of waiting trials and its counts right."""
+        old, trial.status = trial.status, status
+        if trial.trial_id not in self._waiting:
+            if status in _WAITING and trial.trial_id in self._live:
+                self._enter_waiting(trial)
+            return
+        if old == PENDING:
+            self._num_pending -= 1
+        if status in _WAITING:
+            self._num_pending += status == PENDING
+            return
+        del self._waiting[trial.trial_id]
+        if trial.resources.total_cpu < _CPU_EPS:
+            self._cpuless_waiting -= 1
+
+    def _enter_waiting(self, trial: Trial) -> None:
+        waiting, order = self._waiting, self._order
+        if waiting and order[next(reversed(waiting))] > order[trial.trial_id]:
+            self._waiting_sorted = False  # A trial waits again (a pause, a retry): sort before reading.
+        waiting[trial.trial_id] = trial.view
+        self._num_pending += trial.status == PENDING
+        if trial.resources.total_cpu < _CPU_EPS:
+            self._cpuless_waiting += 1
+
+    def _sort_waiting(self) -> None:
+        order = self._order
+        self._waiting = dict(sorted(self._waiting.items(), key=lambda item: order[item[0]]))
+        self._waiting_sorted = True
+
     def _flush(self) -> None:
-        self._last_flush = self._clock()
+        self._last_flush = time.monotonic()
         self._logs.flush()
 
     def close(self) -> None:
@@ -598,7 +666,7 @@ class TrialRunner(TrialRunnerView):
         the state never claims results the files do not hold yet."""
         if not self._experiments or not (self._state_dirty or force):
             return
-        now = self._clock()
+        now = time.monotonic()
         if not force and now - self._last_state < STATE_INTERVAL_S:
             return
         self._last_state = now

@@ -86,9 +86,16 @@ def load_checkpoint() -> Any:
 
 
 def should_checkpoint() -> bool:
-    """True when the trial's ``checkpoint_freq`` divides the last reported iteration, or the
-    scheduler asked for a checkpoint (e.g. PBT, before other trials may copy this one).
+    """Whether to checkpoint the iteration just reported; call it after each report.
 
-    Lets a function honour the spec's ``checkpoint_freq`` the way the runtime does for a class.
+    True when the trial's ``checkpoint_freq`` divides the last reported iteration; when the
+    scheduler asked for a checkpoint (``save_trial``; e.g. PBT at a perturbation point, before
+    other trials copy this one: asked on a held result, it is that very iteration); when the trial
+    is being paused there (a ``PAUSE``); and, with ``checkpoint_at_end``, after the report that ends
+    the trial (a ``stop`` criterion met). In the last two cases the function ends inside its
+    ``save_checkpoint``/``checkpoint_dir`` call (or at its next report, unsent, if it does not
+    checkpoint), so ``if tune_core.should_checkpoint(): tune_core.save_checkpoint(state)`` after
+    each report is paused exactly there, and has its final checkpoint. Lets a function do what the
+    runtime does for a ``Trainable`` class.
     """
     return _session("should_checkpoint").should_checkpoint()

@@ -329,7 +329,10 @@ def _statuses(trials: list[Any]) -> dict[str, str]:
 
 
 def record(trial: Trial) -> dict[str, Any]:
-    """One trial, as the state file keeps it."""
+    """One trial, as the state file keeps it (a finished trial's once: it no longer changes)."""
+    final = trial.record_final
+    if final is not None:
+        return final
     static = trial.record_static
     if static is None:  # What never changes, built once per trial (and again after a new config).
         static = trial.record_static = {
@@ -341,7 +344,7 @@ def record(trial: Trial) -> dict[str, Any]:
             "config_pickle": None if plain_json(trial.config) else pack(trial.config),
             "resources": trial.resources.to_dict(),
         }
-    return {
+    entry = {
         **static,
         "status": trial.status,
         "logdir": str(trial.logdir) if trial.logdir else None,
@@ -354,6 +357,9 @@ def record(trial: Trial) -> dict[str, Any]:
         "error_message": trial.error_message,
         "last_result": trial.last_result,
     }
+    if trial.status in ("TERMINATED", "ERROR"):
+        trial.record_final = entry
+    return entry
 
 
 def progress_in(directory: str | os.PathLike[str]) -> tuple[int, int] | None:

@@ -111,6 +111,9 @@ class Trial:
     locating: bool = False
     #: the parts of the state-file record that never change, built once.
     record_static: dict[str, Any] | None = None
+    #: the whole record of a finished trial, which no longer changes: every state snapshot of a
+    #: long experiment lists thousands of them.
+    record_final: dict[str, Any] | None = field(default=None, repr=False)
     #: the read-only view plugins get: one per trial, for its whole life.
     view: TrialView = field(init=False, repr=False)
 
@@ -121,6 +124,7 @@ class Trial:
         return {name: getattr(self, name) for name in _FIELDS}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        self.record_final = None
         for name, value in state.items():
             object.__setattr__(self, name, value)
         self.view = TrialView(self)
@@ -171,8 +175,8 @@ class Trial:
                 for k, v in self.last_result.items()
             }
 
-#: What a pickled trial holds: every field but its view, which is made again.
-_FIELDS = tuple(f.name for f in fields(Trial) if f.name != "view")
+#: What a pickled trial holds: every field but its view, which is made again, and a cached record.
+_FIELDS = tuple(f.name for f in fields(Trial) if f.name not in ("view", "record_final"))
 
 
 def trial_dirname(trial: Trial, max_len: int | None = None) -> str:

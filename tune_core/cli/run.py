@@ -16,8 +16,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
         help="run experiments from a spec file (YAML/JSON) or from flags",
-        description="Run experiments. A spec file holds {name: spec}; `run:` may name a registered "
-        "trainable or 'package.module:function'.",
+        description="Run experiments. A spec file holds {name: spec}, or {experiments: {name: spec}} with "
+        "the run's options beside it (scheduler, scheduler_config, search_alg, search_alg_config, executor, "
+        "executor_config, loggers, logger_config, metric, mode; a flag given here wins). `run:` may name a "
+        "registered trainable or 'package.module:function'.",
     )
     parser.add_argument("spec", nargs="?", help="YAML or JSON file with {experiment name: spec}")
     parser.add_argument("--name", default=None, help="experiment name when the spec comes from flags")
@@ -60,11 +62,13 @@ _OVERRIDES = {
 }
 
 
-def _experiments(args: argparse.Namespace) -> dict[str, Any]:
-    from tune_core.experiment import load_spec_file
+def _experiments(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The experiments to run, and the run's options: the spec file's, each replaced by its flag if given."""
+    from tune_core.experiment import RUN_FILE_OPTIONS, load_run_file
 
+    options: dict[str, Any] = {}
     if args.spec:
-        experiments = load_spec_file(args.spec)
+        experiments, options = load_run_file(args.spec)
     elif args.run:
         experiments = {args.name or args.run.rpartition(":")[2]: {"run": args.run}}
     else:
@@ -76,7 +80,15 @@ def _experiments(args: argparse.Namespace) -> dict[str, Any]:
             value = getattr(args, attr)
             if value is not None:
                 spec[key] = value
-    return experiments
+    for key in ("scheduler", "search_alg", "executor"):  # The file's arguments were for the file's choice.
+        given = getattr(args, key)
+        if given is not None and given != options.get(key):
+            options.pop(f"{key}_config", None)
+    for key in RUN_FILE_OPTIONS:
+        value = getattr(args, key, None)
+        if value is not None:
+            options[key] = value
+    return experiments, options
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -91,21 +103,17 @@ def _main(args: argparse.Namespace) -> int:
 
         os.environ["TUNE_NO_PLUGINS"] = "1"
         get_plugin_manager.cache_clear()
-    trials = run_experiments(
-        _experiments(args),
-        scheduler=args.scheduler, scheduler_config=args.scheduler_config,
-        search_alg=args.search_alg, search_alg_config=args.search_alg_config,
-        executor=args.executor, executor_config=args.executor_config,
-        verbose=args.verbose, metric=args.metric, mode=args.mode, raise_on_failed_trial=False,
-    )
+    experiments, options = _experiments(args)
+    trials = run_experiments(experiments, verbose=args.verbose, raise_on_failed_trial=False, **options)
     failed = [t for t in trials if t.status == ERROR]
-    if args.metric:
-        scored = [t for t in trials if t.last_result and args.metric in t.last_result]
+    metric, mode = options.get("metric"), options.get("mode")
+    if metric:
+        scored = [t for t in trials if t.last_result and metric in t.last_result]
         if scored:
-            pick = max if args.mode != "min" else min
-            side = 1 if args.mode != "min" else 0  # metric_analysis holds [min, max]
-            best = pick(scored, key=lambda t: t.metric_analysis[args.metric][side])
-            print(f"Best trial: {best.name} ({args.metric}={_fmt(best.metric_analysis[args.metric][side])})")
+            pick = max if mode != "min" else min
+            side = 1 if mode != "min" else 0  # metric_analysis holds [min, max]
+            best = pick(scored, key=lambda t: t.metric_analysis[metric][side])
+            print(f"Best trial: {best.name} ({metric}={_fmt(best.metric_analysis[metric][side])})")
             print(f"Best config: {json.dumps(best.config, default=str, sort_keys=True)}")
     print(f"{len(trials) - len(failed)} of {len(trials)} trials completed"
           + (f"; {len(failed)} ended in ERROR (see their error_*.txt)" if failed else ""))

@@ -69,7 +69,8 @@ class TrialScheduler(_Objective, ABC):
     def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
         """Pick a ``PENDING`` or ``PAUSED`` trial that fits the free resources, or ``None``.
 
-        Called until it returns ``None`` at every step of the loop.
+        Called until it returns ``None`` at every step of the loop at which a trial waits and some
+        CPU is free (or a waiting trial asks for none): when no trial could start, it is not asked.
         """
 
     def decision_point(self, trial: TrialView) -> DecisionPoint | None:

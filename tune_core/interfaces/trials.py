@@ -192,10 +192,12 @@ class TrialRunnerView(ABC):
         """Whether a trial asking for ``resources`` could start now."""
 
     def pause_trial(self, trial: TrialView) -> None:
-        """Pause ``trial``: a running one frees its resources after checkpointing (a class trainable
-        where it is; a function trainable resumes from its latest own checkpoint, and what it
-        reported after that is reported again); a pending one waits as ``PAUSED``. It runs again
-        when ``choose_trial_to_run`` picks it."""
+        """Pause ``trial``: a running one frees its resources after checkpointing where it is (a class
+        trainable saves; a function trainable that checkpoints itself sees ``should_checkpoint()``
+        return True after its report, and ends in its checkpoint call; one that never checkpoints
+        resumes from its latest own checkpoint, and what it reported after that is reported
+        again); a pending one waits as ``PAUSED``. It runs again when ``choose_trial_to_run``
+        picks it."""
         raise NotImplementedError
 
     def stop_trial(self, trial: TrialView) -> None:
@@ -203,9 +205,10 @@ class TrialRunnerView(ABC):
         raise NotImplementedError
 
     def restart_trial(self, trial: TrialView, *, from_trial: TrialView,
-                      config: Mapping[str, Any] | None = None) -> None:
+                      config: Mapping[str, Any] | None = None, tag: str | None = None) -> None:
         """Continue ``trial`` from ``from_trial``'s latest checkpoint, with ``config`` if given (PBT's
-        exploit).
+        exploit), and with ``tag`` as its new ``experiment_tag`` if given (its name changes with
+        it, e.g. ``0_lr=0.1@perturbed[lr=0.12]``; its directory does not).
 
         The checkpoint is copied into ``trial``'s own directory and becomes its latest. A running
         trial restarts at once; a paused or pending one starts from that checkpoint when next
@@ -215,12 +218,14 @@ class TrialRunnerView(ABC):
         checkpoint's counters (``training_iteration`` = ``n + 1``, ...).
 
         Raises:
-            TuneError: ``from_trial`` has no checkpoint yet, or ``trial`` has finished.
+            TuneError: ``from_trial`` has no checkpoint yet, ``trial`` has finished, or ``tag`` is not
+                a non-empty string.
         """
         raise NotImplementedError
 
     def save_trial(self, trial: TrialView) -> bool:
         """Ask a running trial for a checkpoint after its current iteration (a class trainable saves;
-        a function trainable sees ``tune_core.should_checkpoint()`` return True). False when the
-        trial is not running or its executor cannot; a ``TrialCheckpointed`` follows otherwise."""
+        a function trainable sees ``tune_core.should_checkpoint()`` return True). Asked on a held
+        result, the checkpoint is of exactly that iteration. False when the trial is not running
+        or its executor cannot; a ``TrialCheckpointed`` follows otherwise."""
         raise NotImplementedError

@@ -21,6 +21,10 @@ __all__ = ["run_class", "run_function", "takes_reporter"]
 def run_function(func: Any, session: Session, restore: str | None) -> None:
     """Call ``func`` once, continuing the session from ``restore`` (a checkpoint path) if given.
 
+    A function that checkpoints itself is paused (and, with ``checkpoint_at_end``, ended) after it
+    has checkpointed the result just reported: the session lets ``report`` return, and ends the
+    run in the checkpoint call (see ``Session.report``).
+
     A bad checkpoint raises ``TuneError`` naming it, failing the trial before the function runs
     from a wrong start.
     """
@@ -28,6 +32,7 @@ def run_function(func: Any, session: Session, restore: str | None) -> None:
     if restore:
         session.restore(restore)
     returned = func(config, session.report) if takes_reporter(func) else func(config)
+    session.end_if_ending()  # Returned while pausing (or at its last result) without checkpointing.
     if isinstance(returned, Mapping):
         session.report_returned(dict(returned))
     elif returned is not None:

@@ -67,14 +67,37 @@ class Session:
         self._last_poll = time.monotonic()
         #: The checkpoint this run resumed from (a function trainable reads it), if any.
         self.restored: checkpoints.Metadata | None = None
+        #: The function has asked ``should_checkpoint`` or checkpointed in this run (or runs from a
+        #: checkpoint): it checkpoints itself, so a pause or the trial's end waits for one checkpoint.
+        self._checkpoints_itself = False
+        #: How the run ends once the function has checkpointed the result just reported: ``PauseRequested``
+        #: (paused there) or ``TrialStopped`` (its last result, ``checkpoint_at_end``). ``None``: going on.
+        self._ending: type[TrialStopped] | None = None
 
     # --- results ----------------------------------------------------------------------------
     def report(self, *given: Any, **metrics: Any) -> None:
         """The ``reporter`` a function trainable calls: ``reporter(mean_accuracy=0.9, ...)``, or with
         one dict of metrics, ``reporter({"mean_accuracy": 0.9})``."""
+        if self._ending is not None:  # It reported again instead of checkpointing: end now, unsent.
+            raise self._ending
         if given:
             metrics = _positional_metrics(given, metrics)
-        if not self.submit(self.filler.fill(metrics)):
+        result = self.filler.fill(metrics)
+        try:
+            going = self.submit(result)
+        except PauseRequested:  # A held result answered with PAUSE.
+            if not self._checkpoints_itself:
+                raise
+            self._ending = PauseRequested
+            return
+        if not going:
+            if self._checkpoints_itself:
+                if self._host.pause_requested:
+                    self._ending = PauseRequested
+                    return
+                if self.launch.checkpoint_at_end and result.get("done"):
+                    self._ending = TrialStopped
+                    return
             raise TrialStopped
 
     def report_returned(self, metrics: dict[str, Any]) -> None:
@@ -130,17 +153,21 @@ class Session:
         self.filler.set_state(meta.totals)
         self.filler.restart_clock()
         self.restored = meta
+        self._checkpoints_itself = True  # A function wrote it (a class's runs never read it).
 
     def should_checkpoint(self) -> bool:
-        """Whether the trial's ``checkpoint_freq`` divides the last reported iteration, or the
-        scheduler asked for a checkpoint."""
-        if self._host.save_requested:
+        """Whether to checkpoint the iteration just reported: the scheduler asked (``save_trial``),
+        the trial is pausing there, it was the trial's last with ``checkpoint_at_end``, or the
+        trial's ``checkpoint_freq`` divides it."""
+        self._checkpoints_itself = True
+        if self._ending is not None or self._host.save_requested:
             return True
         freq = self.launch.checkpoint_freq
         iteration = self.filler.iteration
         return bool(freq) and iteration > 0 and iteration % freq == 0
 
     def _checkpoint_iteration(self, what: str) -> int:
+        self._checkpoints_itself = True
         iteration = self.filler.iteration
         if iteration <= 0:
             raise TuneError(
@@ -157,6 +184,7 @@ class Session:
             yield draft.directory
             self._check_unchanged(iteration, "checkpoint_dir")
         self._host.checkpointed(self.trial_id, iteration, draft.final)
+        self.end_if_ending()
 
     def save_object(self, obj: Any) -> str:
         """``tune_core.save_checkpoint(obj)``: pickle ``obj`` as the checkpoint of the last iteration."""
@@ -167,7 +195,14 @@ class Session:
         except TuneError as exc:
             raise TuneError(f"tune_core.save_checkpoint(): {exc}") from exc
         self._host.checkpointed(self.trial_id, iteration, draft.final)
+        self.end_if_ending()
         return draft.final
+
+    def end_if_ending(self) -> None:
+        """End the function where it is when its run was only waiting for this checkpoint (or for
+        the function to return): a pause, or the trial's last result with ``checkpoint_at_end``."""
+        if self._ending is not None:
+            raise self._ending
 
     def _check_unchanged(self, iteration: int, what: str) -> None:
         if self.filler.iteration != iteration:

@@ -27,6 +27,9 @@ from tune_core.schedulers.fifo import FIFOScheduler
 
 __all__ = ["MedianStoppingRule"]
 
+#: How many times' sorted means of the completed trials are kept (see ``_means_at``).
+_CACHED_TIMES = 64
+
 
 class _History:
     """(time, reward) pairs of one trial with prefix sums, for running means up to any time."""
@@ -93,6 +96,10 @@ class MedianStoppingRule(TrialScheduler):
         self._completed: set[str] = set()
         self._stopped: set[str] = set()
         self._fifo = FIFOScheduler()
+        #: time -> the completed trials' running means up to it, sorted. Trials decide at the same
+        #: times (iterations) over and over; without this each decision would cost a pass over
+        #: every completed trial. A trial that completes is added to each list.
+        self._sorted_means: dict[float, list[float]] = {}
 
     def _reward(self, result: Mapping[str, Any]) -> float | None:
         metric = self.metric or "episode_reward_mean"
@@ -128,12 +135,21 @@ class MedianStoppingRule(TrialScheduler):
     def _median_until(self, t: float) -> float | None:
         if len(self._completed) < self._min_samples:
             return None
-        means = [m for tid in self._completed if (m := self._histories[tid].mean_until(t)) is not None]
-        if not means:
+        means = self._means_at(t)
+        n = len(means)
+        if not n:
             return None
-        import statistics  # Only a rule that is about to stop trials pays for the import.
+        return means[n // 2] if n % 2 else (means[n // 2 - 1] + means[n // 2]) / 2
 
-        return statistics.median(means)
+    def _means_at(self, t: float) -> list[float]:
+        """The running means up to ``t`` of the completed trials that have one, sorted."""
+        means = self._sorted_means.get(t)
+        if means is None:
+            means = sorted(m for tid in self._completed if (m := self._histories[tid].mean_until(t)) is not None)
+            if len(self._sorted_means) >= _CACHED_TIMES:
+                del self._sorted_means[next(iter(self._sorted_means))]  # The oldest.
+            self._sorted_means[t] = means
+        return means
 
     def on_trial_complete(self, runner: TrialRunnerView, trial: TrialView, result: Mapping[str, Any] | None) -> None:
         if result is not None:
@@ -141,8 +157,13 @@ class MedianStoppingRule(TrialScheduler):
             t = result.get(self._time_attr)
             if history is None or not history.times or t is None or history.times[-1] != t:
                 self._record(trial, result)
-        self._histories.setdefault(trial.trial_id, _History())
-        self._completed.add(trial.trial_id)
+        history = self._histories.setdefault(trial.trial_id, _History())
+        if trial.trial_id not in self._completed:
+            self._completed.add(trial.trial_id)
+            for t, means in self._sorted_means.items():
+                mean = history.mean_until(t)
+                if mean is not None:
+                    bisect.insort(means, mean)
 
     def on_trial_remove(self, runner: TrialRunnerView, trial: TrialView) -> None:
         if trial.trial_id not in self._completed:
@@ -175,3 +196,4 @@ class MedianStoppingRule(TrialScheduler):
             self._histories[key] = history
         self._completed = set(state["completed"])
         self._stopped = set(state["stopped"])
+        self._sorted_means = {}

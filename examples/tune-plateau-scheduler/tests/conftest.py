@@ -1,0 +1,1 @@
+pytest_plugins = ["tune_core.testing"]

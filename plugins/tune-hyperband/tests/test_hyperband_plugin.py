@@ -1,0 +1,49 @@
+"""The plugin as tune-core sees it: registered by name from the installed distribution, conforming
+to the hook specs, and importing only tune-core's public modules."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import tune_hyperband
+import tune_hyperband.plugin
+from tune_hyperband import ASHAScheduler, AsyncHyperBandScheduler, HyperBandScheduler
+
+from tune_core.plugins import PUBLIC_MODULES
+from tune_core.testing import assert_plugin_conforms
+
+SRC = Path(tune_hyperband.__file__).parent
+
+
+def test_plugin_module_conforms() -> None:
+    assert_plugin_conforms(tune_hyperband.plugin)
+
+
+def test_names_resolve_to_the_classes() -> None:
+    specs = {spec.name: spec for spec in tune_hyperband.plugin.tune_schedulers()}
+    assert set(specs) == {"hyperband", "asha"}
+    assert type(specs["hyperband"].factory(max_t=9)) is HyperBandScheduler
+    assert type(specs["asha"].factory()) is AsyncHyperBandScheduler
+    assert ASHAScheduler is AsyncHyperBandScheduler
+
+
+def test_listed_by_the_plugins_command() -> None:
+    script = Path(sys.executable).with_name("tune-core")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "tune_core"]
+    out = subprocess.run([*command, "plugins"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    line = next(line for line in out.stdout.splitlines() if "tune-hyperband" in line)
+    assert "scheduler: hyperband, asha" in line
+
+
+def test_only_public_tune_core_modules_are_imported() -> None:
+    bad = []
+    for path in sorted(SRC.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad += [f"{path.name}: {n}" for n in names if n.startswith("tune_core") and n not in PUBLIC_MODULES]
+    assert not bad, bad
