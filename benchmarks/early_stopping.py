@@ -3,8 +3,9 @@
 Two figures, each printed beside its anchor:
 
 1. **Time to a near-best config.** The same sampled configs (one seed) run under FIFO, ASHA and
-   HyperBand on 8 virtual workers. The figure is the virtual time at which a trial whose config is
-   within 1% of the best sampled config (by its true final score) has been trained to ``max_t``.
+   HyperBand on 8 virtual workers. Two figures: the virtual time at which a result within 1% of the
+   best sampled config's final score has been seen (the tuner has found such a config), and the
+   stricter time at which a config that good has been trained all the way to ``max_t``.
    Where the best configs sit in FIFO's order is luck, so this is done for 12 samples (seeds) and
    the median of the per-seed ratios is the figure. Target: ASHA at least 4x sooner than FIFO.
 2. **"Counting ones"** (the BOHB paper's benchmark): 4 binary and 4 continuous parameters; a config's
@@ -85,9 +86,11 @@ def learning_space() -> dict[str, Any]:
     return {"quality": uniform(0.0, 1.0), "speed": uniform(0.0, 1.0), "cost": uniform(0.5, 1.5)}
 
 
-def near_best(num_trials: int = 1000, max_t: int = 81, seed: int = 0) -> dict[str, float]:
-    """Virtual seconds until a config within 1% of the best sampled one has reached ``max_t``."""
-    times: dict[str, float] = {}
+def near_best(num_trials: int = 1000, max_t: int = 81, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Per scheduler, virtual seconds until a config within 1% of the best sampled one (by its true
+    final score) has reached ``max_t``, and until a result within 1% of that best score (true score at
+    its iteration, so noise cannot fake one) has been seen at all."""
+    times: dict[str, tuple[float, float]] = {}
     for name in ("fifo", "asha", "hyperband"):
         executor = SimulatedExecutor(WORKERS, learning_curve, noise=0.01, seed=seed)
         recorder = Recorder(_scheduler(name, max_t, 3), executor)
@@ -95,11 +98,14 @@ def near_best(num_trials: int = 1000, max_t: int = 81, seed: int = 0) -> dict[st
                        config=learning_space())
         truth = {t.trial_id: learning_curve(t.config, max_t)["score"] for t in run.trials}
         target = 0.99 * max(truth.values())
-        found = [when for when, trial_id, iteration, _, _ in recorder.seen
-                 if iteration >= max_t and truth[trial_id] >= target]
-        times[name] = min(found) if found else math.inf
-        print(f"  seed {seed} {name:<10} near-best config at {times[name]:8.1f} virtual s (whole run "
-              f"{run.virtual_time_s:8.1f} s, {run.results:,} iterations, {run.real_time_s:.1f} s real)")
+        trained = [when for when, trial_id, iteration, _, _ in recorder.seen
+                   if iteration >= max_t and truth[trial_id] >= target]
+        seen = [when for when, _, iteration, _, config in recorder.seen
+                if learning_curve(config, iteration)["score"] >= target]
+        times[name] = (min(trained, default=math.inf), min(seen, default=math.inf))
+        print(f"  seed {seed} {name:<10} near-best config trained to max_t at {times[name][0]:8.1f}, "
+              f"a near-best score seen at {times[name][1]:8.1f} virtual s (whole run {run.virtual_time_s:8.1f} s, "
+              f"{run.results:,} iterations, {run.real_time_s:.1f} s real)")
     return times
 
 
@@ -166,11 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Q1a: virtual time to a config within 1% of the best sampled, {WORKERS} virtual workers, "
               "1,000 configs, max_t 81")
         runs = [near_best(seed=seed) for seed in range(12)]
-        speedup = statistics.median(r["fifo"] / r["asha"] for r in runs)
-        hyperband = statistics.median(r["fifo"] / r["hyperband"] for r in runs)
-        print(f"  median over 12 seeds: ASHA {speedup:.1f}x sooner than FIFO (target >= 4x); "
-              f"HyperBand {hyperband:.1f}x")
-        failed |= speedup < 4
+        for k, what in ((0, "a near-best config trained to max_t"), (1, "a near-best score seen")):
+            asha = statistics.median(r["fifo"][k] / r["asha"][k] for r in runs)
+            hyperband = statistics.median(r["fifo"][k] / r["hyperband"][k] for r in runs)
+            print(f"  {what}, median over 12 seeds: ASHA {asha:.1f}x sooner than FIFO (target >= 4x); "
+                  f"HyperBand {hyperband:.1f}x")
+            failed |= asha < 4
     if "counting-ones" in parts:
         print(f"Q1b: counting ones, 4 binary + 4 continuous, budgets 9..729 draws (eta 3), 100 full "
               f"evaluations, {args.seeds} seeds")
