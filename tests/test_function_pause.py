@@ -74,10 +74,7 @@ class PauseAt(TrialScheduler):
         return CONTINUE
 
     def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
-        for trial in runner.trials_with_status(PENDING, PAUSED):
-            if runner.has_resources(trial.resources):
-                return trial
-        return None
+        return runner.first_fitting(runner.trials_with_status(PENDING, PAUSED))
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
@@ -151,10 +148,7 @@ class SaveAtHeld(TrialScheduler):
         return CONTINUE
 
     def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
-        for trial in runner.trials_with_status(PENDING, PAUSED):
-            if runner.has_resources(trial.resources):
-                return trial
-        return None
+        return runner.first_fitting(runner.trials_with_status(PENDING, PAUSED))
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)

@@ -64,10 +64,7 @@ class Retag(TrialScheduler):
         return CONTINUE
 
     def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
-        for trial in runner.trials_with_status(PENDING, PAUSED):
-            if runner.has_resources(trial.resources):
-                return trial
-        return None
+        return runner.first_fitting(runner.trials_with_status(PENDING, PAUSED))
 
 
 @pytest.mark.parametrize("executor", ["local", "thread"])

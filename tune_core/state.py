@@ -289,16 +289,8 @@ class ExperimentState:
         """``statuses()`` of the state in ``directory`` (or ``file``), for analysis: records may be
         partial and any version is read, but a damaged file is a ``TuneError``; none gives ``{}``."""
         path = Path(file) if file is not None else Path(directory) / STATE_FILE
-        raw = read_state(path)
-        if raw is None:
-            return {}
-        trials = raw.get("trials", [])
-        expect(isinstance(trials, list), path, "`trials` must be a list of trial records", trials)
-        for i, entry in enumerate(trials):
-            expect(isinstance(entry, dict), path, f"trials[{i}] must be an object", entry)
-            if "status" in entry:
-                check_status(path, i, entry["status"])
-        return _statuses(trials)
+        trials = _checked_trials(path)
+        return {} if trials is None else _statuses(trials)
 
     def saved_components(self) -> tuple[dict[str, Any], Any, Any]:
         """``(spec, search_alg, scheduler)`` as the run started, for ``tune-core resume``."""
@@ -368,16 +360,27 @@ def progress_in(directory: str | os.PathLike[str]) -> tuple[int, int] | None:
     Raises:
         TuneError: if the file is damaged (see ``ExperimentState.statuses_in``).
     """
-    path = Path(directory) / STATE_FILE
-    raw = read_state(path)
-    if raw is None:
+    trials = _checked_trials(Path(directory) / STATE_FILE)
+    if trials is None:
         return None
-    ExperimentState.statuses_in(directory)  # Checks what is read here.
-    trials = raw.get("trials") or []
     return sum(entry.get("status") in ("TERMINATED", "ERROR") for entry in trials), len(trials)
 
 
-# --- a moved experiment --------------------------------------------------------------------------
+def _checked_trials(path: Path) -> list[dict[str, Any]] | None:
+    """The trial records of the state at ``path``, each an object with a known status if it has one;
+    ``None`` if there is no file. What ``statuses_in`` and ``progress_in`` read (once)."""
+    raw = read_state(path)
+    if raw is None:
+        return None
+    trials = raw.get("trials", [])
+    expect(isinstance(trials, list), path, "`trials` must be a list of trial records", trials)
+    for i, entry in enumerate(trials):
+        expect(isinstance(entry, dict), path, f"trials[{i}] must be an object", entry)
+        if "status" in entry:
+            check_status(path, i, entry["status"])
+    return trials
+
+
 def _directory_of(trials: list[dict[str, Any]]) -> str | None:
     """The experiment directory an older state (without ``directory``) was written in."""
     for entry in trials:

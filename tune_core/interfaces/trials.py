@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -190,6 +190,24 @@ class TrialRunnerView(ABC):
     @abstractmethod
     def has_resources(self, resources: Resources) -> bool:
         """Whether a trial asking for ``resources`` could start now."""
+
+    def first_fitting(self, trials: Iterable[TrialView]) -> TrialView | None:
+        """The first of ``trials`` whose resources are free now (``has_resources``), or ``None``:
+        what ``choose_trial_to_run`` usually returns, e.g.
+        ``runner.first_fitting(runner.trials_with_status(PENDING, PAUSED))``.
+
+        Trials of one experiment share one ``Resources`` object; a request that does not fit is asked
+        about once, not once per waiting trial.
+        """
+        refused: set[int] = set()
+        for trial in trials:
+            request = trial.resources
+            if id(request) in refused:
+                continue
+            if self.has_resources(request):
+                return trial
+            refused.add(id(request))
+        return None
 
     def pause_trial(self, trial: TrialView) -> None:
         """Pause ``trial``: a running one frees its resources after checkpointing where it is (a class

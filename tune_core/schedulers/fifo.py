@@ -34,17 +34,5 @@ class FIFOScheduler(TrialScheduler):
 
 
 def first_fitting(runner: TrialRunnerView, status: str) -> TrialView | None:
-    """The first trial in ``status`` whose resources are free now.
-
-    Trials of one experiment share one ``Resources`` object; a request that does not fit is asked
-    about once, not once per waiting trial.
-    """
-    refused: set[int] = set()
-    for trial in runner.trials_with_status(status):
-        request = trial.resources
-        if id(request) in refused:
-            continue
-        if runner.has_resources(request):
-            return trial
-        refused.add(id(request))
-    return None
+    """The first trial in ``status`` whose resources are free now (``TrialRunnerView.first_fitting``)."""
+    return runner.first_fitting(runner.trials_with_status(status))

@@ -5,13 +5,12 @@ result, the quantile of recorded rewards, and picking a waiting trial whose reso
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from tune_core import TuneError, options
-from tune_core.interfaces import TrialRunnerView, TrialView
 
-__all__ = ["DEFAULT_REWARD", "Objective", "first_fitting", "quantile", "strictly_above"]
+__all__ = ["DEFAULT_REWARD", "Objective", "quantile", "strictly_above"]
 
 #: The seed's default objective when neither ``metric`` nor ``reward_attr`` is given (maximised).
 DEFAULT_REWARD = "episode_reward_mean"
@@ -78,18 +77,3 @@ def quantile(ordered: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def first_fitting(runner: TrialRunnerView, candidates: Iterable[TrialView]) -> TrialView | None:
-    """The first of ``candidates`` whose resources are free now.
-
-    Trials of one experiment share one ``Resources`` object: a request that does not fit is asked
-    about once per call, not once per waiting trial.
-    """
-    refused: set[int] = set()
-    for trial in candidates:
-        request = trial.resources
-        if id(request) in refused:
-            continue
-        if runner.has_resources(request):
-            return trial
-        refused.add(id(request))
-    return None

@@ -28,7 +28,7 @@ from tune_core.interfaces import (
     TrialScheduler,
     TrialView,
 )
-from tune_hyperband._common import Objective, first_fitting, quantile, strictly_above
+from tune_hyperband._common import Objective, quantile, strictly_above
 
 __all__ = ["ASHAScheduler", "AsyncHyperBandScheduler"]
 
@@ -182,8 +182,8 @@ class AsyncHyperBandScheduler(Objective, TrialScheduler):
         return DecisionPoint(self._time_attr, milestone)
 
     def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
-        return (first_fitting(runner, runner.trials_with_status(PENDING))
-                or first_fitting(runner, runner.trials_with_status(PAUSED)))
+        return (runner.first_fitting(runner.trials_with_status(PENDING))
+                or runner.first_fitting(runner.trials_with_status(PAUSED)))
 
     # --- status and state -------------------------------------------------------------------------
     def debug_string(self) -> str:
