@@ -73,6 +73,17 @@ def _plugin_extras(plugin: str) -> str:
     return "[test]" if "test" in extras else ""
 
 
+def _plugin_test_peers(plugin: str) -> list[str]:
+    """The other in-repo plugins a plugin's tests combine it with (``[tool.tune-core] test-plugins``
+    in its pyproject, e.g. a searcher tested beside the ASHA scheduler)."""
+    meta = nox.project.load_toml(f"plugins/{plugin}/pyproject.toml")
+    peers = meta.get("tool", {}).get("tune-core", {}).get("test-plugins", [])
+    missing = [peer for peer in peers if peer not in PLUGINS]
+    if missing:
+        raise ValueError(f"plugins/{plugin}: test-plugins names {missing}, not folders under plugins/")
+    return list(peers)
+
+
 # --- sessions ----------------------------------------------------------------------------------
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
@@ -97,7 +108,8 @@ def plugins(session: nox.Session, plugin: str) -> None:
     if plugin == OUTSIDE:
         session.run("pytest", "tests/test_plugins_outside.py", *session.posargs, env=STRICT_ENV)
         return
-    session.install("-e", f"plugins/{plugin}{_plugin_extras(plugin)}")
+    peers = [f"plugins/{peer}" for peer in _plugin_test_peers(plugin)]
+    session.install("-e", f"plugins/{plugin}{_plugin_extras(plugin)}", *(a for p in peers for a in ("-e", p)))
     tests_dir = ROOT / "plugins" / plugin / "tests"
     if not tests_dir.is_dir():
         session.error(f"plugins/{plugin} has no tests/ folder: every plugin ships its own tests")
@@ -131,9 +143,14 @@ def demo(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def benchmarks(session: nox.Session) -> None:
     """Measure orchestration overhead (W1-W4 and peak memory) against the plain-Python floor; with
-    ``-- schedulers.py|early_stopping.py|pbt_toy.py [args]``, the scheduler figures (S1, Q1, Q2)."""
+    ``-- schedulers.py|early_stopping.py|pbt_toy.py [args]``, the scheduler figures (S1, Q1, Q2); with
+    ``-- search.py [args]``, the search plugins' (Q3, Q4, TPE + ASHA)."""
     # A regular install, as users get it: pip byte-compiles it, so start-up is not spent compiling.
     session.install(".", "./plugins/tune-hyperband", "./plugins/tune-pbt")
+    if session.posargs[:1] == ["early_stopping.py"]:
+        session.install("optuna")  # Q1's anchor, measured in the same run
+    if session.posargs[:1] == ["search.py"]:
+        session.install("./plugins/tune-hyperopt", "./plugins/tune-optuna")
     script, *args = session.posargs if session.posargs[:1] and session.posargs[0].endswith(".py") else (
         "run.py", *session.posargs)
     session.run("python", f"benchmarks/{script}", *args)

@@ -21,7 +21,7 @@ from tune_core import options
 from tune_core.errors import TuneError
 from tune_core.experiment import Experiment, convert_to_experiment_list
 from tune_core.interfaces import Executor, SearchAlgorithm, Searcher, TrialLogger, TrialScheduler
-from tune_core.plugins.provenance import blame
+from tune_core.plugins.provenance import blame, wrong_return
 from tune_core.trial import ERROR, Trial
 
 if TYPE_CHECKING:
@@ -109,6 +109,8 @@ def run_experiments(
         raise TuneError(f"experiment names must be unique, got {names}")
     states = _load_states(exps) if resume else {}
     sched: TrialScheduler = _resolve("scheduler", scheduler, scheduler_config, TrialScheduler)
+    if search_alg is None and not search_alg_config:
+        search_alg = _search_of(sched)
     search: SearchAlgorithm = _resolve("search_alg", search_alg, search_alg_config, SearchAlgorithm)
     components: list[tuple[str, Any]] = [("scheduler", sched), ("searcher", search),
                                          ("searcher", getattr(search, "searcher", None))]
@@ -372,6 +374,16 @@ def _config(kind: str, given: Any, config: Mapping[str, Any] | None) -> dict[str
 
 #: ``run_experiments`` argument -> the plugin kind it names.
 _KIND_OF_ARGUMENT: dict[str, Kind] = {"scheduler": "scheduler", "search_alg": "searcher", "executor": "executor"}
+
+
+def _search_of(scheduler: TrialScheduler) -> SearchAlgorithm | Searcher | None:
+    """The search a scheduler brings (``TrialScheduler.search_alg``), checked."""
+    with blame([("scheduler", scheduler)]):
+        brought = scheduler.search_alg()
+    if brought is not None and not isinstance(brought, (SearchAlgorithm, Searcher)):
+        raise wrong_return("scheduler", scheduler, "search_alg", brought,
+                           "None, a SearchAlgorithm or a Searcher")
+    return brought
 
 
 def _resolve(argument: str, given: Any, config: Mapping[str, Any] | None, interface: type) -> Any:

@@ -114,6 +114,11 @@ class TrialRunner(TrialRunnerView):
         self._running: dict[str, Trial] = {}
         slots = max(1, int(total.cpu))
         self._max_pending = max_pending_trials or max(16, 2 * slots)
+        wanted = search_alg.max_pending_trials()
+        if wanted is not None:
+            if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1:
+                raise wrong_return("searcher", search_alg, "max_pending_trials", wanted, "None or an integer >= 1")
+            self._max_pending = min(self._max_pending, wanted)
         # Flushes and state snapshots protect the disk, so they are throttled in real time, whatever
         # the executor's clock says (a simulator's virtual seconds pass much faster).
         self._last_flush = time.monotonic()
@@ -297,6 +302,10 @@ class TrialRunner(TrialRunnerView):
         self._apply_commands()
         self._add_new_trials()
         self._start_chosen()
+        while self._num_pending == 0 and self._could_take_more() and self._add_new_trials():
+            # A search that keeps few trials pending (a model-based one keeps one) fills every free
+            # slot in this step: a trial started, so it is asked for the next one at once.
+            self._start_chosen()
         timeout = 0.1 if self._running else 0.01
         events = self._executor.poll(timeout)
         if type(events) is not list:
@@ -343,8 +352,14 @@ class TrialRunner(TrialRunnerView):
             return False
         return self._cpuless_waiting > 0 or self._pool.free_for(_SOME_CPU)
 
-    def _add_new_trials(self) -> None:
+    def _could_take_more(self) -> bool:
+        """Whether a new trial that asks for a CPU could start now."""
+        return self._pool.free_for(_SOME_CPU) and not self._search_alg.is_finished()
+
+    def _add_new_trials(self) -> int:
+        """Ask the search for trials while few enough are pending; how many it gave."""
         search = self._search_alg
+        added = 0
         while self._num_pending < self._max_pending and not search.is_finished():
             trial = search.next_trial()
             if trial is None:
@@ -354,6 +369,8 @@ class TrialRunner(TrialRunnerView):
                                    "None, or a new trial made with Experiment.make_trial (every trial "
                                    "id once)")
             self.add_trial(trial)
+            added += 1
+        return added
 
     def add_trial(self, trial: Trial) -> None:
         """Add a trial (from the searcher, or from outside the loop) as PENDING."""

@@ -85,6 +85,12 @@ class TrialScheduler(_Objective, ABC):
         """One line (or a few) for the status block."""
         return f"Using {type(self).__name__}."
 
+    def search_alg(self) -> SearchAlgorithm | Searcher | None:
+        """The search this scheduler brings, used when the run is given no ``search_alg``: the
+        seed's ``HyperOptScheduler`` both proposes configs and schedules their trials. ``None``
+        (the default): the run's own (``basic`` unless given)."""
+        return None
+
     def save(self) -> Any:
         """Picklable state for experiment resume."""
         return None
@@ -117,6 +123,13 @@ class SearchAlgorithm(_Objective, ABC):
 
     def total_trials(self) -> int | None:
         """How many trials will come in all, when known (for progress display)."""
+        return None
+
+    def max_pending_trials(self) -> int | None:
+        """How many of its trials may wait as ``PENDING`` at once; ``None``: the runner's default,
+        max(16, 2 x the executor's CPUs). A model-based search returns a small number, so that it
+        suggests each config when a slot is about to free, with every result so far (the runner
+        then asks again as soon as a trial starts)."""
         return None
 
     def save(self) -> Any:

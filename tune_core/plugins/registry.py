@@ -121,8 +121,25 @@ def lookup(kind: Kind, name: str) -> Registered[Any]:
     squashed = {n.replace("-", ""): reg for n, reg in found.items()}
     reg = squashed.get(key.replace("-", ""))
     if reg is None:
+        distribution = FIRST_PARTY.get(kind, {}).get(key.replace("-", ""))
+        if distribution is not None:
+            raise TuneError(
+                f"{kind} {name!r} comes with the {distribution} plugin, which is not installed: "
+                f"pip install {distribution} (from a tune-core checkout: pip install plugins/{distribution})"
+            )
         raise unknown_name_error(kind, name, found)
     return reg
+
+
+#: Names the project's own plugins register, by kind, so that using one before installing it
+#: says what to install (keys without dashes, as the seed spelled them too: "AsyncHyperBand").
+FIRST_PARTY: dict[str, dict[str, str]] = {
+    "scheduler": {"hyperband": "tune-hyperband", "asha": "tune-hyperband", "asynchyperband": "tune-hyperband",
+                  "pbt": "tune-pbt", "populationbasedtraining": "tune-pbt", "hyperopt": "tune-hyperopt"},
+    "searcher": {"hyperopt": "tune-hyperopt", "optuna": "tune-optuna"},
+    "logger": {"tensorboard": "tune-tensorboard", "viskit": "tune-viskit"},
+    "executor": {"ray": "tune-ray"},
+}
 
 
 def _check_config(kind: str, reg: Registered[Any], factory: Any, config: dict[str, Any]) -> None:

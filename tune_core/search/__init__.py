@@ -2,13 +2,16 @@
 
 For users: ``grid_search``, ``sample_from`` and the distributions (``uniform``, ``loguniform``,
 ``randint``, ``choice``, ``randn``...) to write search spaces; ``BasicVariantGenerator`` (the default:
-grid, random and conditional values) and ``SearchGenerator`` (wraps a model-based ``Searcher``).
+grid, random and conditional values), ``SearchGenerator`` (wraps a model-based ``Searcher``) and
+``ConcurrencyLimiter`` (caps a searcher's live trials).
 For plugin authors translating a search space: the ``Domain`` classes in ``sample``, and
 ``generate_variants`` / ``format_tag``. ``resolve`` is internal.
 """
 
 from tune_core.search.basic import BasicVariantGenerator
+from tune_core.search.concurrency import ConcurrencyLimiter
 from tune_core.search.generator import SearchGenerator
+from tune_core.search.points import validate_points
 from tune_core.search.sample import (
     choice,
     grid_search,
@@ -27,6 +30,7 @@ from tune_core.search.variant_generator import format_tag, generate_variants
 
 __all__ = [
     "BasicVariantGenerator",
+    "ConcurrencyLimiter",
     "SearchGenerator",
     "choice",
     "format_tag",
@@ -42,4 +46,5 @@ __all__ = [
     "randn",
     "sample_from",
     "uniform",
+    "validate_points",
 ]

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from tune_core.errors import TuneError
 from tune_core.experiment import _check_picklable
 from tune_core.interfaces import SearchAlgorithm
+from tune_core.search.merge import leaf_paths, merge_over
+from tune_core.search.points import validate_points
 from tune_core.search.resolve import Path
 from tune_core.search.variant_generator import count_variants, format_tag, generate_variants
 
@@ -43,7 +45,9 @@ class BasicVariantGenerator(SearchAlgorithm):
     """Generates the trials of each experiment from its config: every grid point, ``num_samples`` times.
 
     Experiments are generated in order; the variant counter in the tag runs across the repeats of
-    one experiment. Distributions and ``random`` in eval expressions draw from one generator seeded
+    one experiment. ``points_to_evaluate`` (known configs, possibly partial) are tried first: the
+    first repeats of each experiment take their values from them (the rest of the space is
+    resolved as usual), and every point is tried even when there are more than ``num_samples``. Distributions and ``random`` in eval expressions draw from one generator seeded
     with ``seed``, so the same seed gives the same configs.
 
     Example:
@@ -52,7 +56,11 @@ class BasicVariantGenerator(SearchAlgorithm):
         >>> trial = search.next_trial()
     """
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, points_to_evaluate: list[dict[str, Any]] | None = None) -> None:
+        if points_to_evaluate is not None and not isinstance(points_to_evaluate, (list, tuple)):
+            raise TuneError("BasicVariantGenerator: `points_to_evaluate` must be a list of config dicts, "
+                            f"got {points_to_evaluate!r}")
+        self._points = list(points_to_evaluate or [])
         self._rng = random.Random(seed)
         self._experiments: list[Experiment] = []
         self._counts: list[int | None] = []  # variants per repeat of each experiment
@@ -68,6 +76,8 @@ class BasicVariantGenerator(SearchAlgorithm):
 
     def add_configurations(self, experiments: list[Experiment]) -> None:
         """Queue ``experiments``; their grid searches are validated now, their trials made lazily."""
+        for experiment in experiments:
+            validate_points(f"BasicVariantGenerator (experiment {experiment.name!r})", self._points, experiment.config)
         # Counting validates every grid search now, before anything runs; kept for total_trials.
         self._counts.extend(count_variants({"config": experiment.config}) for experiment in experiments)
         first_new = len(self._experiments)
@@ -83,12 +93,23 @@ class BasicVariantGenerator(SearchAlgorithm):
             self._start_states[index] = self._rng.getstate()
             counter = 0
             spec = {"config": experiment.config}
-            for _ in range(experiment.num_samples):
-                for resolved, variant in generate_variants(spec, self._rng):
+            for sample in range(self._samples(experiment)):
+                point = self._points[sample] if sample < len(self._points) else None
+                if point is None:
+                    variants = generate_variants(spec, self._rng)
+                else:  # A known point: its values are kept, the rest of the space resolved as usual.
+                    given = leaf_paths(point, ("config",))
+                    variants = generate_variants({"config": merge_over(experiment.config, point)}, self._rng,
+                                                 keep=frozenset(given))
+                for resolved, variant in variants:
                     if counter >= skip:
-                        yield index, counter, resolved, variant["config"]
+                        yield index, counter, resolved if point is None else {**given, **resolved}, variant["config"]
                     counter += 1
             index, skip = index + 1, 0
+
+    def _samples(self, experiment: Experiment) -> int:
+        """``num_samples``, or more when more points were given: every point is tried."""
+        return max(experiment.num_samples, len(self._points))
 
     def _peek(self) -> _Variant | None:
         if self._ahead is None and not self._exhausted:
@@ -121,7 +142,7 @@ class BasicVariantGenerator(SearchAlgorithm):
         """``num_samples`` x grid size summed over experiments; ``None`` when lambdas decide it."""
         if None in self._counts:
             return None
-        return sum(e.num_samples * count for e, count in zip(self._experiments, self._counts, strict=True) if count)
+        return sum(self._samples(e) * count for e, count in zip(self._experiments, self._counts, strict=True) if count)
 
     def save(self) -> dict[str, Any]:
         """Where generation stands: plain data (JSON-compatible), taken back by ``restore``.

@@ -14,7 +14,8 @@ from tune_core.errors import TuneError
 from tune_core.experiment import _check_picklable
 from tune_core.interfaces import SearchAlgorithm, Searcher
 from tune_core.search.basic import rng_state_from_data, rng_state_to_data
-from tune_core.search.resolve import GRID, SAMPLE, Path, format_path, is_search_value, search_kind
+from tune_core.search.merge import leaf_paths, merge_over
+from tune_core.search.resolve import GRID, SAMPLE, Path, format_path, search_kind
 from tune_core.search.variant_generator import find_search_values, format_tag, generate_variants
 from tune_core.trial import new_trial_id
 
@@ -23,29 +24,6 @@ if TYPE_CHECKING:
     from tune_core.trial import Trial
 
 __all__ = ["SearchGenerator"]
-
-
-def _leaves(node: Mapping[Any, Any], path: Path, out: dict[Path, Any]) -> dict[Path, Any]:
-    """The suggested values by path (a nested dict counts as more keys, not as one value)."""
-    for key, value in node.items():
-        leaf = (*path, key)
-        if isinstance(value, dict) and value and not is_search_value(value):
-            _leaves(value, leaf, out)
-        else:
-            out[leaf] = value
-    return out
-
-
-def _merge(base: dict[Any, Any], suggested: Mapping[Any, Any]) -> dict[Any, Any]:
-    """``suggested`` over ``base``, recursing where both hold a plain dict."""
-    merged = dict(base)
-    for key, value in suggested.items():
-        old = merged.get(key)
-        if isinstance(value, dict) and isinstance(old, dict) and not is_search_value(old):
-            merged[key] = _merge(old, value)
-        else:
-            merged[key] = value
-    return merged
 
 
 class SearchGenerator(SearchAlgorithm):
@@ -76,7 +54,7 @@ class SearchGenerator(SearchAlgorithm):
         super().set_search_properties(metric, mode)
         if self._experiment is None:
             return True  # passed on by add_configurations, with the config
-        return self.searcher.set_search_properties(self.metric, self.mode, self._experiment.config)
+        return self.searcher.set_search_properties(self.metric, self.mode, self.search_space(self._experiment))
 
     def add_configurations(self, experiments: list[Experiment]) -> None:
         """Take the one experiment; the searcher gets its config as the search space."""
@@ -87,7 +65,20 @@ class SearchGenerator(SearchAlgorithm):
                 f"{', '.join(map(repr, names))}; run each experiment with its own searcher"
             )
         self._experiment = experiments[0]
-        self.searcher.set_search_properties(self.metric, self.mode, self._experiment.config)
+        self.searcher.set_search_properties(self.metric, self.mode, self.search_space(self._experiment))
+        # The metric and mode the searcher decides by (its own, or the run's), for the run's checks.
+        self.metric, self.mode = self.searcher.metric or self.metric, self.searcher.mode or self.mode
+
+    def search_space(self, experiment: Experiment) -> dict[str, Any]:
+        """The config suggestions are merged over (and the searcher gets as its space): the
+        experiment's config. A subclass may return less, e.g. without a key that only describes
+        the space in a library's own terms (the seed's ``config["space"]``)."""
+        return experiment.config
+
+    def max_pending_trials(self) -> int:
+        """One: each config is suggested when a trial can start soon, knowing every result so far
+        (asked ahead, a searcher would propose many configs before learning from any)."""
+        return 1
 
     def next_trial(self) -> Trial | None:
         """The next suggested trial; ``None`` when the searcher has none now, or is done."""
@@ -115,14 +106,14 @@ class SearchGenerator(SearchAlgorithm):
             raise TuneError(
                 f"{where}.suggest() must return a dict, None or Searcher.FINISHED, got {suggestion!r}"
             )
-        suggested = _leaves(suggestion, ("config",), {})
+        suggested = leaf_paths(suggestion, ("config",))
         for path, value in suggested.items():
             if search_kind(value, path) in (GRID, SAMPLE):
                 raise TuneError(
                     f"{where} suggested `{format_path(path)}` = {value!r}, a search value; "
                     "a searcher must suggest concrete values"
                 )
-        spec = {"config": _merge(experiment.config, suggestion)}
+        spec = {"config": merge_over(self.search_space(experiment), suggestion)}
         keep = frozenset(suggested)
         grids = [f"`{format_path(path)}`" for path, kind, _ in find_search_values(spec, keep) if kind == GRID]
         variants = generate_variants(spec, self._rng, keep=keep)

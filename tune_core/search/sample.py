@@ -92,6 +92,11 @@ class Domain(ABC):
     def sample(self, rng: random.Random) -> Any:
         """One value drawn with ``rng``."""
 
+    @abstractmethod
+    def allows(self, value: Any) -> bool:
+        """Whether ``value`` is one this domain could give: checks a config a user or a searcher
+        supplies (``points_to_evaluate``) the way a sampled one is constrained."""
+
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self.fields)
 
@@ -152,6 +157,14 @@ def _bounded_repr(domain: Float | Integer, plain: str, log: str) -> str:
     return f"{name}({', '.join(args)})"
 
 
+def _is_real(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _is_multiple(value: float, q: float) -> bool:
+    return abs(value / q - round(value / q)) < 1e-6
+
+
 def _clean_float(value: float) -> float:
     """Drop binary noise from ``k * q`` (0.30000000000000004 -> 0.3)."""
     return float(f"{value:.15g}")
@@ -186,6 +199,11 @@ class Float(Domain):
             return float(min(max(value, self.lower), self.upper))
         kmin, kmax = _multiples(self.lower, self.upper, self.q)
         return _clean_float(min(max(round(value / self.q), kmin), kmax) * self.q)
+
+    def allows(self, value: Any) -> bool:
+        if not _is_real(value) or not self.lower <= value <= self.upper:
+            return False
+        return self.q is None or _is_multiple(value, self.q)
 
     def __repr__(self) -> str:
         return _bounded_repr(self, "uniform", "loguniform")
@@ -223,6 +241,13 @@ class Integer(Domain):
         value = self.base ** rng.uniform(math.log(self.lower, self.base), math.log(self.upper, self.base))
         return int(min(max(math.floor(value), self.lower), self.upper - 1))
 
+    def allows(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return False
+        if self.q is None:
+            return self.lower <= value < self.upper
+        return self.lower <= value <= self.upper and value % self.q == 0
+
     def __repr__(self) -> str:
         return _bounded_repr(self, "randint", "lograndint")
 
@@ -248,6 +273,9 @@ class Normal(Domain):
         value = rng.gauss(self.mean, self.sd)
         return value if self.q is None else _clean_float(round(value / self.q) * self.q)
 
+    def allows(self, value: Any) -> bool:
+        return _is_real(value) and (self.q is None or _is_multiple(value, self.q))
+
     def __repr__(self) -> str:
         if self.q is None:
             return f"randn({self.mean!r}, {self.sd!r})"
@@ -268,6 +296,16 @@ class Categorical(Domain):
 
     def sample(self, rng: random.Random) -> Any:
         return self.categories[rng.randrange(len(self.categories))]
+
+    def allows(self, value: Any) -> bool:
+        """One of the categories, or a value a category that is itself a domain allows."""
+        for category in self.categories:
+            if isinstance(category, Domain):
+                if category.allows(value):
+                    return True
+            elif category == value and isinstance(category, bool) == isinstance(value, bool):
+                return True
+        return False
 
     def __repr__(self) -> str:
         return f"choice({list(self.categories)!r})"

@@ -105,6 +105,8 @@ def simulate(
     name: str = "sim",
     executor: SimulatedExecutor | None = None,
     quiet: bool = True,
+    search_alg: Any = None,
+    search_alg_config: Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Run ``num_trials`` synthetic trials on ``workers`` virtual CPUs under ``scheduler``.
 
@@ -122,6 +124,9 @@ def simulate(
         executor: a ``SimulatedExecutor`` of your own (then ``workers``, ``curve``, ``duration``,
             ``noise``, ``failure_rate`` are its own, not these).
         quiet: keep tune-core's warnings (a line per failed trial) out of the output.
+        search_alg: what proposes the configs: a ``Searcher`` or ``SearchAlgorithm`` instance, or a
+            registered name (arguments in ``search_alg_config``); default ``basic`` seeded with
+            ``seed`` (random sampling of ``config``).
     """
     import tune_core
     from tune_core.plugins import registry
@@ -154,7 +159,9 @@ def simulate(
         start = time.perf_counter()
         try:
             trials = tune_core.run_experiments(
-                {name: spec}, scheduler=timed, search_alg=BasicVariantGenerator(seed=seed), executor=sim,
+                {name: spec}, scheduler=timed, executor=sim,
+                search_alg=BasicVariantGenerator(seed=seed) if search_alg is None else search_alg,
+                search_alg_config=search_alg_config,
                 verbose=0, loggers=list(loggers), metric=metric, mode=mode, raise_on_failed_trial=False,
             )
         finally:
