@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -73,11 +74,18 @@ def _plugin_extras(plugin: str) -> str:
     return "[test]" if "test" in extras else ""
 
 
+def _plugin_tool(plugin: str) -> dict[str, Any]:
+    """A plugin's ``[tool.tune-core]`` table: ``test-plugins`` (in-repo plugins its tests use) and
+    ``test-torch`` (its tests need the CPU build of torch, installed as the examples get it)."""
+    meta = nox.project.load_toml(f"plugins/{plugin}/pyproject.toml")
+    table: dict[str, Any] = meta.get("tool", {}).get("tune-core", {})
+    return table
+
+
 def _plugin_test_peers(plugin: str) -> list[str]:
     """The other in-repo plugins a plugin's tests combine it with (``[tool.tune-core] test-plugins``
     in its pyproject, e.g. a searcher tested beside the ASHA scheduler)."""
-    meta = nox.project.load_toml(f"plugins/{plugin}/pyproject.toml")
-    peers = meta.get("tool", {}).get("tune-core", {}).get("test-plugins", [])
+    peers = _plugin_tool(plugin).get("test-plugins", [])
     missing = [peer for peer in peers if peer not in PLUGINS]
     if missing:
         raise ValueError(f"plugins/{plugin}: test-plugins names {missing}, not folders under plugins/")
@@ -108,6 +116,8 @@ def plugins(session: nox.Session, plugin: str) -> None:
     if plugin == OUTSIDE:
         session.run("pytest", "tests/test_plugins_outside.py", *session.posargs, env=STRICT_ENV)
         return
+    if _plugin_tool(plugin).get("test-torch"):
+        _install_torch(session)
     peers = [f"plugins/{peer}" for peer in _plugin_test_peers(plugin)]
     session.install("-e", f"plugins/{plugin}{_plugin_extras(plugin)}", *(a for p in peers for a in ("-e", p)))
     tests_dir = ROOT / "plugins" / plugin / "tests"

@@ -122,6 +122,26 @@ def test_output_goes_to_its_own_trial_when_one_worker_runs_them_all(local_dir: P
     assert not list((local_dir / "exp").glob(".tune_worker_*")), "spare output files left behind"
 
 
+def test_a_long_silent_trial_gets_no_output_file(local_dir: Path) -> None:
+    # Past PLACE_AFTER_S a trial's output is placed in its directory to be followed live, but only a
+    # stream it wrote to: on a loaded machine even a short first trial can run that long.
+    from tune_core.executors.local.output import PLACE_AFTER_S
+
+    def quiet_then_loud(config: dict[str, Any], reporter: Any) -> None:
+        time.sleep(PLACE_AFTER_S + 0.6)
+        if config["loud"]:
+            print("late words")
+            time.sleep(1.2)  # Placed by the background tick while it still runs.
+        reporter(score=1)
+
+    trials = _run(local_dir, {"run": quiet_then_loud, "config": {"loud": tune.grid_search([False, True])}},
+                  executor_config={"num_cpus": 2})
+    quiet, loud = trials
+    assert not Path(quiet.logdir, "stdout").exists() and not Path(quiet.logdir, "stderr").exists()
+    assert Path(loud.logdir, "stdout").read_text() == "late words\n"
+    assert not Path(loud.logdir, "stderr").exists()
+
+
 def test_restarted_trial_appends_to_its_output(local_dir: Path, tmp_path: Path) -> None:
     def fails_once(config: dict[str, Any], reporter: Any) -> None:
         marker = Path(config["marker"])
@@ -265,7 +285,7 @@ def test_long_trial_output_is_in_its_directory_while_it_runs(local_dir: Path, tm
     trials = _run(local_dir, {"run": chatty, "config": {"root": str(local_dir / "exp"), "seen": str(seen)}})
     assert seen.read_text() == "live"
     assert "started" in Path(trials[0].logdir, "stdout").read_text()
-    assert Path(trials[0].logdir, "stderr").read_text() == ""
+    assert not Path(trials[0].logdir, "stderr").exists()  # Never written to: no file.
     assert not list((local_dir / "exp").glob(".tune_worker_*")), "spare output files left behind"
 
 

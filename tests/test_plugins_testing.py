@@ -213,3 +213,17 @@ def test_fixtures_as_a_plugin_author_uses_them(pytester: pytest.Pytester) -> Non
     pytester.makepyfile(test_author=textwrap.dedent(AUTHOR_TESTS))
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
+
+
+def test_assert_imports_only_public_names_each_private_import(tmp_path: Path) -> None:
+    from tune_core.testing import assert_imports_only_public
+
+    package = tmp_path / "my_plugin"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("import tune_core\nfrom tune_core.interfaces import Searcher\nfrom . import sub\n")
+    (package / "sub" / "__init__.py").write_text("from tune_core.search import uniform\n")
+    assert_imports_only_public(package)  # public modules and relative imports only
+    (package / "sub" / "deep.py").write_text("import tune_core.runner\nfrom tune_core.search.resolve import search_kind\n")
+    with pytest.raises(AssertionError) as info:
+        assert_imports_only_public(package)
+    assert "sub/deep.py: tune_core.runner; sub/deep.py: tune_core.search.resolve" in str(info.value)

@@ -136,14 +136,21 @@ def _sleepy(config: dict[str, Any], reporter: Any) -> None:
     reporter(loss=config["x"], started=started)
 
 
+def test_on_one_cpu_a_searcher_runs_as_a_sequential_loop(local_dir: Path) -> None:
+    searcher = Recording()
+    _run(_loss, {"x": uniform(0, 1)}, local_dir, num_samples=5, search_alg=searcher, executor_config={"num_cpus": 1})
+    assert searcher.completed_at_suggest == [0, 1, 2, 3, 4]
+
+
 def test_a_searcher_is_asked_late_and_fills_every_slot(local_dir: Path) -> None:
     searcher = Recording()
     trials = _run(_sleepy, {"x": uniform(0, 1)}, local_dir, num_samples=8, search_alg=searcher, metric="loss",
                   mode="min", executor_config={"num_cpus": 2})
     assert len(trials) == 8
-    # Two slots: at most 2 running + 1 waiting were suggested before any result came back...
-    assert searcher.completed_at_suggest[:3] == [0, 0, 0]
-    assert all(done >= i - 2 for i, done in enumerate(searcher.completed_at_suggest)), searcher.completed_at_suggest
+    # Two slots: only the 2 running were suggested before any result came back; each later
+    # suggestion came once a slot was free, so it knew every trial but the one still running...
+    assert searcher.completed_at_suggest[:3] == [0, 0, 1]
+    assert all(done >= i - 1 for i, done in enumerate(searcher.completed_at_suggest)), searcher.completed_at_suggest
     # ...and both slots ran at once from the start (the first two trials overlap).
     starts = sorted(t.last_result["started"] for t in trials)
     assert starts[1] - starts[0] < 0.15

@@ -116,9 +116,11 @@ class TrialRunner(TrialRunnerView):
         self._max_pending = max_pending_trials or max(16, 2 * slots)
         wanted = search_alg.max_pending_trials()
         if wanted is not None:
-            if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1:
-                raise wrong_return("searcher", search_alg, "max_pending_trials", wanted, "None or an integer >= 1")
+            if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 0:
+                raise wrong_return("searcher", search_alg, "max_pending_trials", wanted, "None or an integer >= 0")
             self._max_pending = min(self._max_pending, wanted)
+        #: 0: the search is asked for a trial only when it could start at once (a free CPU, none pending).
+        self._ask_when_free = self._max_pending == 0
         # Flushes and state snapshots protect the disk, so they are throttled in real time, whatever
         # the executor's clock says (a simulator's virtual seconds pass much faster).
         self._last_flush = time.monotonic()
@@ -360,7 +362,9 @@ class TrialRunner(TrialRunnerView):
         """Ask the search for trials while few enough are pending; how many it gave."""
         search = self._search_alg
         added = 0
-        while self._num_pending < self._max_pending and not search.is_finished():
+        while (self._num_pending < self._max_pending or (
+                self._ask_when_free and self._num_pending == 0 and self._pool.free_for(_SOME_CPU))
+               ) and not search.is_finished():
             trial = search.next_trial()
             if trial is None:
                 break

@@ -127,9 +127,9 @@ class SearchAlgorithm(_Objective, ABC):
 
     def max_pending_trials(self) -> int | None:
         """How many of its trials may wait as ``PENDING`` at once; ``None``: the runner's default,
-        max(16, 2 x the executor's CPUs). A model-based search returns a small number, so that it
-        suggests each config when a slot is about to free, with every result so far (the runner
-        then asks again as soon as a trial starts)."""
+        max(16, 2 x the executor's CPUs). ``0``: asked only when a trial could start at once (a CPU
+        free, none pending), so a model-based search suggests each config with every result so far;
+        the runner asks again in the same step once that trial starts, so every free slot fills."""
         return None
 
     def save(self) -> Any:

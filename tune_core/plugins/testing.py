@@ -11,6 +11,7 @@ Enable it in your ``conftest.py`` with ``pytest_plugins = ["tune_core.plugins.te
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,7 +30,13 @@ from tune_core.plugins.types import (
     check_name,
 )
 
-__all__ = ["assert_plugin_conforms", "recorded_events", "register_plugin", "tune_plugin_manager"]
+__all__ = [
+    "assert_imports_only_public",
+    "assert_plugin_conforms",
+    "recorded_events",
+    "register_plugin",
+    "tune_plugin_manager",
+]
 
 _SPECS: dict[str, inspect.Signature] = {
     name: inspect.signature(getattr(hookspecs, name))
@@ -222,3 +229,34 @@ def assert_plugin_conforms(plugin: Any, *, call_factories: bool = True) -> None:
     if problems:
         label = getattr(plugin, "__name__", repr(plugin))
         raise AssertionError(f"plugin {label} does not conform:\n  " + "\n  ".join(problems))
+
+
+def assert_imports_only_public(package_dir: str | os.PathLike[str]) -> None:
+    """Check that no module under ``package_dir`` imports a part of tune-core outside
+    ``tune_core.plugins.PUBLIC_MODULES``; raise ``AssertionError`` listing each ``file: module``.
+
+    The public modules are the contract a plugin is built on; anything else may change under it.
+
+    Example:
+        >>> assert_imports_only_public(Path(my_plugin.__file__).parent)  # doctest: +SKIP
+    """
+    import ast
+    from pathlib import Path
+
+    from tune_core.plugins import PUBLIC_MODULES
+
+    bad = []
+    root = Path(package_dir)
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            bad += [f"{path.relative_to(root)}: {name}" for name in names
+                    if name.split(".")[0] == "tune_core" and name not in PUBLIC_MODULES]
+    if bad:
+        raise AssertionError("imports of tune-core modules that are not public (tune_core.plugins.PUBLIC_MODULES): "
+                             + "; ".join(bad))

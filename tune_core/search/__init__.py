@@ -11,6 +11,7 @@ For plugin authors translating a search space: the ``Domain`` classes in ``sampl
 from tune_core.search.basic import BasicVariantGenerator
 from tune_core.search.concurrency import ConcurrencyLimiter
 from tune_core.search.generator import SearchGenerator
+from tune_core.search.merge import merge_over
 from tune_core.search.points import validate_points
 from tune_core.search.sample import (
     choice,
@@ -38,6 +39,7 @@ __all__ = [
     "grid_search",
     "lograndint",
     "loguniform",
+    "merge_over",
     "qloguniform",
     "qrandint",
     "qrandn",

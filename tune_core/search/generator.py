@@ -76,9 +76,10 @@ class SearchGenerator(SearchAlgorithm):
         return experiment.config
 
     def max_pending_trials(self) -> int:
-        """One: each config is suggested when a trial can start soon, knowing every result so far
-        (asked ahead, a searcher would propose many configs before learning from any)."""
-        return 1
+        """Zero: each config is suggested when its trial can start at once, knowing every result so
+        far (asked ahead, a searcher proposes configs before learning from the trials ending now;
+        on one CPU the run is then exactly the library's own sequential loop)."""
+        return 0
 
     def next_trial(self) -> Trial | None:
         """The next suggested trial; ``None`` when the searcher has none now, or is done."""

@@ -12,6 +12,8 @@ fixtures of ``tune_core.plugins.testing`` (``tune_plugin_manager``, ``register_p
     fixture (see ``tune_core.testing.executor_contract``).
 ``assert_plugin_conforms``
     checks a plugin module against the hook specs.
+``assert_imports_only_public``
+    checks that a plugin package imports only tune-core's public modules.
 ``SimulatedExecutor``, ``simulate``
     synthetic trials (learning curves) on a virtual clock: the real runner and a real scheduler over
     thousands of trials in seconds (``tune_core.testing.simulator``).
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from tune_core.executors.thread import ThreadExecutor
 from tune_core.plugins.testing import (
+    assert_imports_only_public,
     assert_plugin_conforms,
     recorded_events,
     register_plugin,
@@ -49,6 +52,7 @@ __all__ = [
     "SimulationResult",
     "SimulationStalled",
     "ThreadExecutor",
+    "assert_imports_only_public",
     "assert_plugin_conforms",
     "assert_scheduler_conforms",
     "check_scheduler",

@@ -3,7 +3,6 @@ to the hook specs, and importing only tune-core's public modules."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +11,7 @@ import tune_hyperband
 import tune_hyperband.plugin
 from tune_hyperband import ASHAScheduler, AsyncHyperBandScheduler, HyperBandScheduler
 
-from tune_core.plugins import PUBLIC_MODULES
-from tune_core.testing import assert_plugin_conforms
+from tune_core.testing import assert_imports_only_public, assert_plugin_conforms
 
 SRC = Path(tune_hyperband.__file__).parent
 
@@ -40,10 +38,4 @@ def test_listed_by_the_plugins_command() -> None:
 
 
 def test_only_public_tune_core_modules_are_imported() -> None:
-    bad = []
-    for path in sorted(SRC.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            bad += [f"{path.name}: {n}" for n in names if n.startswith("tune_core") and n not in PUBLIC_MODULES]
-    assert not bad, bad
+    assert_imports_only_public(SRC)

@@ -2,8 +2,8 @@
 
 Creating two files per trial is slow on many file systems, and most short trials print nothing.
 So each stream first goes to a spare file the worker keeps in the experiment directory. When the
-trial ends having printed something, or once it has run for ``PLACE_AFTER_S`` (so a long trial's
-output can be followed live), the spare is renamed into the trial directory as ``stdout``/``stderr``
+trial ends having printed something, or once it has run for ``PLACE_AFTER_S`` and printed (so a
+long trial's output can be followed live), the spare is renamed into the trial directory as ``stdout``/``stderr``
 and a new spare is made next time. A silent short trial costs no file operation at all.
 
 A worker that dies leaves its spares behind, holding what its last trial printed. Beside them, one
@@ -92,12 +92,17 @@ class TrialOutput:
         return True
 
     def tick(self) -> None:
-        """Place a long-running trial's output files in its directory, so they can be followed live."""
+        """Place a long-running trial's output files in its directory, so they can be followed live;
+        a stream it has not written to yet stays spare (a silent trial never gets an empty file)."""
         if self._pending and time.monotonic() - self._started >= PLACE_AFTER_S:
             with self._lock:
-                for _, key, target in self._pending:
-                    self._place(key, target)
-                self._pending = []
+                waiting = []
+                for fd, key, target in self._pending:
+                    if os.fstat(fd).st_size:
+                        self._place(key, target)
+                    else:
+                        waiting.append((fd, key, target))
+                self._pending = waiting
 
     def finish(self) -> None:
         """Restore fds 1 and 2; move output the trial wrote into its directory."""
