@@ -129,9 +129,9 @@ def plugins(session: nox.Session, plugin: str) -> None:
 @nox.session(python=PYTHON)
 def examples(session: nox.Session) -> None:
     """Run the examples' tests, including the real PyTorch digits tuning run (the README's scheduler
-    example uses ASHA from the tune-hyperband plugin)."""
+    and searcher examples use ASHA from tune-hyperband and Optuna from tune-optuna)."""
     _install_core(session, "torch", "dev", torch=True)
-    session.install("-e", "plugins/tune-hyperband")
+    session.install("-e", "plugins/tune-hyperband", "-e", "plugins/tune-optuna")
     session.run("pytest", "tests/test_examples.py", *session.posargs, env=STRICT_ENV)
 
 

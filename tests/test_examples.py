@@ -109,8 +109,9 @@ def test_pinned_objects(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_readme_python_blocks_run_as_written(tmp_path: Path) -> None:
     """The README's Python blocks, run in order in one script (as a reader pastes them), finish and
-    produce what the README says: the 6-trial grid, the 8 trials of ``tune.run``, then 8 trials under
-    ASHA (the ``tune-hyperband`` plugin, which the ``examples`` session installs)."""
+    produce what the README says: the 6-trial grid, the 8 trials of ``tune.run``, 8 trials under
+    ASHA, then 12 proposed by Optuna under ASHA (the ``tune-hyperband`` and ``tune-optuna`` plugins,
+    which the ``examples`` session installs)."""
     pytest.importorskip("torch")
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
@@ -130,3 +131,5 @@ def test_readme_python_blocks_run_as_written(tmp_path: Path) -> None:
     assert len(asha) == 8
     lengths = sorted(len(_results(t)) for t in asha)
     assert lengths[0] < 32 and set(lengths) <= {4, 8, 16, 32}, lengths
+    tpe = _trial_dirs(tmp_path / "tune_results" / "tpe_asha")  # Optuna proposing, ASHA stopping
+    assert len(tpe) == 12 and len({json.dumps(json.loads((t / "params.json").read_text())) for t in tpe}) == 12
