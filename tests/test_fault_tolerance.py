@@ -242,6 +242,23 @@ def test_resume_of_a_finished_run_keeps_it_done(local_dir: Path) -> None:
     assert [t.status for t in again] == ["TERMINATED", "TERMINATED"]
 
 
+def test_run_resumes_too(local_dir: Path) -> None:
+    # tune.run takes resume= as run_experiments does: a searcher's run that stopped half way goes on.
+    from tune_core.search import BasicVariantGenerator
+
+    def counted(config: dict[str, Any], reporter: Any) -> None:
+        with open(config["log"], "a") as f:
+            f.write(f"{config['x']}\n")
+        reporter(loss=config["x"])
+
+    log = local_dir / "calls.txt"
+    kwargs = {"config": {"x": tune.uniform(0, 1), "log": str(log)}, "num_samples": 4, "local_dir": str(local_dir),
+              "name": "again", "verbose": 0, "metric": "loss", "mode": "min"}
+    first = tune.run(counted, search_alg=BasicVariantGenerator(seed=3), **kwargs)
+    again = tune.run(counted, search_alg=BasicVariantGenerator(seed=3), resume=True, **kwargs)
+    assert again.trial_ids == first.trial_ids and len(log.read_text().splitlines()) == 4  # nothing ran twice
+
+
 def test_resume_without_state_starts_fresh(local_dir: Path) -> None:
     trials = _run(local_dir, {"run": Flaky, "config": {"until": 1}}, resume=True)
     assert [t.status for t in trials] == ["TERMINATED"]

@@ -210,6 +210,7 @@ def run(
     restore: str | None = None,
     raise_on_failed_trial: bool = True,
     resources_per_trial: Mapping[str, Any] | None = None,
+    resume: bool = False,
 ) -> ExperimentAnalysis:
     """Tune one trainable and return an ``ExperimentAnalysis`` of its results.
 
@@ -234,7 +235,7 @@ def run(
         experiment, scheduler=scheduler, search_alg=search_alg, verbose=verbose,
         raise_on_failed_trial=raise_on_failed_trial, executor=executor,
         scheduler_config=scheduler_config, search_alg_config=search_alg_config,
-        executor_config=executor_config, loggers=loggers, metric=metric, mode=mode,
+        executor_config=executor_config, loggers=loggers, metric=metric, mode=mode, resume=resume,
     )
     from tune_core.analysis import ExperimentAnalysis
 
