@@ -42,6 +42,8 @@ from tune_core.search import (
     (lograndint(1, 100), [1, 99], [100, 0]),
     (randn(0, 1), [-3.0, 12], ["x"]),
     (choice(["a", 1, uniform(5, 6)]), ["a", 1, 5.5], ["b", True, 7.0]),
+    (choice([{"name": "sgd", "lr": uniform(0, 1)}, {"name": "adam"}]),
+     [{"name": "sgd", "lr": 0.5}, {"name": "adam"}], [{"name": "sgd", "lr": 2}, {"name": "adam", "lr": 0.5}, "sgd"]),
 ])
 def test_domains_allow_what_they_could_give(domain: Any, inside: list[Any], outside: list[Any]) -> None:
     assert all(domain.allows(v) for v in inside), [v for v in inside if not domain.allows(v)]

@@ -298,17 +298,20 @@ class Categorical(Domain):
         return self.categories[rng.randrange(len(self.categories))]
 
     def allows(self, value: Any) -> bool:
-        """One of the categories, or a value a category that is itself a domain allows."""
-        for category in self.categories:
-            if isinstance(category, Domain):
-                if category.allows(value):
-                    return True
-            elif category == value and isinstance(category, bool) == isinstance(value, bool):
-                return True
-        return False
+        """One of the categories, or a value a category that is itself a domain (or a dict holding
+        domains, key by key) allows."""
+        return any(_category_allows(category, value) for category in self.categories)
 
     def __repr__(self) -> str:
         return f"choice({list(self.categories)!r})"
+
+
+def _category_allows(category: Any, value: Any) -> bool:
+    if isinstance(category, Domain):
+        return category.allows(value)
+    if isinstance(category, dict) and isinstance(value, dict) and category.keys() == value.keys():
+        return all(_category_allows(category[key], value[key]) for key in category)
+    return category == value and isinstance(category, bool) == isinstance(value, bool)
 
 
 def uniform(lower: float, upper: float) -> Float:
