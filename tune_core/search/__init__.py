@@ -13,6 +13,7 @@ from tune_core.search.concurrency import ConcurrencyLimiter
 from tune_core.search.generator import SearchGenerator
 from tune_core.search.merge import merge_over
 from tune_core.search.points import validate_points
+from tune_core.search.resolve import CONDITIONAL, GRID, SAMPLE, search_kind
 from tune_core.search.sample import (
     choice,
     grid_search,
@@ -30,6 +31,9 @@ from tune_core.search.sample import (
 from tune_core.search.variant_generator import format_tag, generate_variants
 
 __all__ = [
+    "CONDITIONAL",
+    "GRID",
+    "SAMPLE",
     "BasicVariantGenerator",
     "ConcurrencyLimiter",
     "SearchGenerator",
@@ -47,6 +51,7 @@ __all__ = [
     "randint",
     "randn",
     "sample_from",
+    "search_kind",
     "uniform",
     "validate_points",
 ]

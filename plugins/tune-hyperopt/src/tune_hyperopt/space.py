@@ -12,21 +12,19 @@ inside lists) are left alone: ``SearchGenerator`` resolves what a searcher does 
 from __future__ import annotations
 
 import math
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tune_core import TuneError
+from tune_core.search import CONDITIONAL, search_kind
 from tune_core.search.sample import (
-    EVAL_KEY,
     GRID_KEY,
     Categorical,
     Domain,
     Float,
     Integer,
     Normal,
-    SampleFrom,
 )
 from tune_hyperopt.library import load_hyperopt
 
@@ -44,10 +42,8 @@ def format_path(path: Path) -> str:
 
 
 def is_conditional(value: Any) -> bool:
-    """``sample_from``, a lambda or ``{"eval": ...}``: values only the generator can resolve."""
-    if isinstance(value, (SampleFrom, types.FunctionType)):
-        return True
-    return isinstance(value, dict) and len(value) == 1 and EVAL_KEY in value
+    """``sample_from``, a one-argument function or ``{"eval": ...}``: values only the generator can resolve."""
+    return search_kind(value) == CONDITIONAL
 
 
 def find_grid(node: Any, path: Path = ()) -> Path | None:

@@ -12,22 +12,19 @@ from __future__ import annotations
 import copy
 import json
 import math
-import types
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tune_core import TuneError
+from tune_core.search import CONDITIONAL, GRID, SAMPLE, search_kind
 from tune_core.search.sample import (
-    EVAL_KEY,
-    GRID_KEY,
     Categorical,
     Domain,
     Float,
     Integer,
     Normal,
-    SampleFrom,
 )
 from tune_optuna.samplers import require_optuna
 
@@ -124,16 +121,7 @@ class Param:
 
 def _search_kind(value: Any) -> str | None:
     """``domain``, ``grid``, ``conditional`` (left to tune-core to resolve) or ``None`` (a constant)."""
-    if isinstance(value, Domain):
-        return "domain"
-    if isinstance(value, dict) and len(value) == 1:
-        if GRID_KEY in value:
-            return "grid"
-        if EVAL_KEY in value:
-            return "conditional"
-    if isinstance(value, (SampleFrom, types.FunctionType)):
-        return "conditional"
-    return None
+    return {SAMPLE: "domain", GRID: "grid", CONDITIONAL: "conditional"}.get(search_kind(value) or "")
 
 
 def _holds_search(value: Any) -> bool:
