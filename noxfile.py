@@ -1,6 +1,6 @@
 """Nox sessions for tune-core: what CI runs (``python3 -m nox``) and what a developer runs by name.
 
-CI runs the default set: ``tests``, ``plugins``, ``examples``, ``lint``. ``demo`` is the main job (a
+CI runs the default set: ``tests``, ``plugins``, ``ray``, ``examples``, ``lint``. ``demo`` is the main job (a
 real tuning run of a PyTorch model) and ``benchmarks`` measures orchestration overhead; both run only
 when named (``python3 -m nox -s demo``). Every session forwards ``session.posargs``, e.g.
 ``python3 -m nox -s tests -- -k spec -x``. ``compat`` runs the tests on each supported Python; with pyenv,
@@ -26,13 +26,15 @@ _RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 PYTHON: str | None = _RUNNING if _RUNNING in PYTHONS else None
 #: In-repo plugin distributions, one folder each (``plugins/tune-hyperband/pyproject.toml``).
 PLUGINS: list[str] = sorted(p.parent.name for p in ROOT.glob("plugins/*/pyproject.toml"))
+#: Plugins whose dependencies are heavy get a session of their own instead of a ``plugins`` run.
+OWN_SESSION = {"tune-ray": "ray"}
 #: The CPU build of torch the examples are checked against; never a CUDA build (a 2 GB download).
 TORCH = "torch==2.13.0"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 #: Strict plugin loading: a plugin that fails to load fails the run instead of warning.
 STRICT_ENV = {"TUNE_STRICT_PLUGINS": "1"}
 
-nox.options.sessions = ["tests", "plugins", "examples", "lint"]
+nox.options.sessions = ["tests", "plugins", "ray", "examples", "lint"]
 nox.options.default_venv_backend = "venv"
 # Keep environments between local runs (installs are then a quick no-op check); CI starts clean anyway.
 nox.options.reuse_venv = "yes"
@@ -108,7 +110,7 @@ OUTSIDE = "outside-examples"
 
 
 @nox.session(python=PYTHON)
-@nox.parametrize("plugin", [OUTSIDE, *PLUGINS])
+@nox.parametrize("plugin", [OUTSIDE, *(p for p in PLUGINS if p not in OWN_SESSION)])
 def plugins(session: nox.Session, plugin: str) -> None:
     """Install one in-repo plugin beside the core and run its own tests (``outside-examples``: the
     outside-plugin tests, which build and install example distributions with pip)."""
@@ -124,6 +126,15 @@ def plugins(session: nox.Session, plugin: str) -> None:
     if not tests_dir.is_dir():
         session.error(f"plugins/{plugin} has no tests/ folder: every plugin ships its own tests")
     session.run("pytest", str(tests_dir), *session.posargs, env=STRICT_ENV)
+
+
+@nox.session(python=PYTHON)
+def ray(session: nox.Session) -> None:
+    """The Ray executor plugin (installs ray) against a real local Ray that its tests start and stop."""
+    _install_core(session, "dev")
+    session.install("-e", f"plugins/tune-ray{_plugin_extras('tune-ray')}")
+    session.run("pytest", "plugins/tune-ray/tests", *session.posargs,
+                env={**STRICT_ENV, "RAY_USAGE_STATS_ENABLED": "0"})
 
 
 @nox.session(python=PYTHON)

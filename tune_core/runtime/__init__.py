@@ -13,6 +13,8 @@ For executor authors:
     ``pack_checkpoint``/``unpack_checkpoint``: a checkpoint directory as bytes, for executors whose
     trials do not share the driver's disk (``TrialHost(shared_storage=False)`` ships them so).
     ``pinned_objects``/``set_pin_resolver``: make pinned objects available where trials run.
+    ``ship``/``unship``: a trainable (or anything) as bytes for another process, by value where
+    cloudpickle would, keeping its code's file names so a trial's traceback names the user's file.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from tune_core.pinning import pinned_objects, set_pin_resolver
 from tune_core.runtime.host import TrialHost
 from tune_core.runtime.protocol import Command, Continue, Pause, Save, Stop, Transport
 from tune_core.runtime.session import PauseRequested, Session, TrialStopped, current_session
+from tune_core.runtime.shipping import dumps as ship
+from tune_core.runtime.shipping import loads as unship
 
 __all__ = [
     "Command",
@@ -39,5 +43,7 @@ __all__ = [
     "pack_checkpoint",
     "pinned_objects",
     "set_pin_resolver",
+    "ship",
     "unpack_checkpoint",
+    "unship",
 ]

@@ -1,0 +1,140 @@
+"""The trial side: a Ray actor that runs one trial at a time through tune-core's ``TrialHost``.
+
+The actor is threaded (``max_concurrency``): ``start`` hands a run to the actor's runner thread,
+``command`` delivers the runner's commands while the trial runs, and ``drain`` is a long poll the
+driver keeps one call of in flight per actor: it returns every event buffered since the last call as
+soon as there is one (or an empty list after ``wait_s``). The trial's results therefore come back in
+batches, with no round trip per result.
+
+Every run on an actor has a serial number given by the driver. Events are tagged with it, and a
+command for another serial is kept (an early one, whose ``start`` has not run yet: threaded actors do
+not keep call order) or dropped (a late one, for a run that already ended).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import traceback
+from typing import Any
+
+from tune_core.interfaces import TrialFailed, TrialLaunch
+from tune_core.runtime import Transport, TrialHost, set_pin_resolver, unship
+
+__all__ = ["TrialActor"]
+
+
+class _ActorTransport(Transport):
+    """The host's line: events into the actor's buffer, commands from the current run's queue."""
+
+    def __init__(self, actor: TrialActor) -> None:
+        self._actor = actor
+
+    def send(self, *messages: Any) -> None:
+        self._actor._push(messages)
+
+    def recv(self, timeout: float | None) -> Any:
+        try:
+            if timeout == 0:
+                return self._actor._commands.get_nowait()
+            return self._actor._commands.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+class TrialActor:
+    """Wrapped with ``ray.remote`` by the executor; one per trial slot, reused across trials."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._events: list[tuple[int, Any]] = []
+        self._serial = 0  # The run the actor runs now (or ran last).
+        self._early: dict[int, list[Any]] = {}  # Commands that came before their run's start.
+        self._commands: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._trainables: dict[str, Any] = {}
+        self._pins: dict[str, Any] = {}
+        self._starts: queue.SimpleQueue[tuple[int, TrialLaunch, str, bytes | None, dict[str, Any]]] = (
+            queue.SimpleQueue())
+        set_pin_resolver(self._resolve_pin)
+        self._host = TrialHost(_ActorTransport(self))
+        threading.Thread(target=self._serve, name="tune-ray-trials", daemon=True).start()
+
+    # --- called by the driver ----------------------------------------------------------------
+    def ready(self) -> str:
+        """Where the actor runs (``host pid=N``); the first call also tells the actor is up."""
+        import socket
+
+        return f"{socket.gethostname()} pid={os.getpid()}"
+
+    def start(self, serial: int, launch: TrialLaunch, key: str, blob: bytes | None, pins: dict[str, Any]) -> None:
+        self._starts.put((serial, launch, key, blob, pins))
+
+    def command(self, serial: int, command: Any) -> None:
+        with self._lock:
+            if serial == self._serial:
+                self._commands.put(command)
+            elif serial > self._serial:
+                self._early.setdefault(serial, []).append(command)
+            # else: a late command for a run that ended; dropped.
+
+    def drain(self, wait_s: float) -> list[tuple[int, Any]]:
+        """Everything buffered since the last call, waiting up to ``wait_s`` for the first event."""
+        with self._lock:
+            if not self._events:
+                self._lock.wait(wait_s)
+            events, self._events = self._events, []
+        return events
+
+    # --- the trial's side --------------------------------------------------------------------
+    def _push(self, messages: tuple[Any, ...]) -> None:
+        with self._lock:
+            serial = self._serial
+            self._events.extend((serial, message) for message in messages)
+            self._lock.notify_all()
+
+    def _resolve_pin(self, handle: str) -> Any:
+        import ray
+
+        from tune_core import TuneError
+
+        ref = self._pins.get(handle)
+        if ref is None:
+            raise TuneError(f"get_pinned_object: no object is pinned as {handle!r} in this driver")
+        return ray.get(ref)
+
+    def _serve(self) -> None:
+        while True:
+            serial, launch, key, blob, pins = self._starts.get()
+            with self._lock:
+                self._serial = serial
+                self._commands = queue.SimpleQueue()
+                for command in self._early.pop(serial, []):
+                    self._commands.put(command)
+                for old in [s for s in self._early if s < serial]:
+                    del self._early[old]
+            self._pins.update(pins)
+            try:
+                if blob is not None:
+                    self._trainables[key] = unship(blob)
+                trainable = self._trainables[key]
+            except BaseException:
+                self._push((TrialFailed(launch.trial_id, "could not load the trainable in the Ray actor:\n"
+                                        + traceback.format_exc()),))
+                continue
+            self._run(launch, trainable)
+
+    def _run(self, launch: TrialLaunch, trainable: Any) -> None:
+        before = {key: os.environ.get(key) for key in launch.env}
+        os.environ.update(launch.env)
+        try:
+            self._host.run(launch, trainable)
+        except BaseException:  # The host reports the trial's own errors; this is anything else.
+            self._push((TrialFailed(launch.trial_id, "the Ray actor failed running the trial:\n"
+                                    + traceback.format_exc()),))
+        finally:
+            for key, value in before.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value

@@ -1,0 +1,362 @@
+"""``RayExecutor`` (``executor="ray"``): each trial runs in a Ray actor, through tune-core's trial runtime.
+
+Driver side (this module): one ``_Run`` per trial run, bound to an actor (``tune_ray.actor.TrialActor``)
+created with the trial's resources, or reused from a small pool of idle actors of the same shape.
+The driver keeps one ``drain`` call in flight per busy actor and ``ray.wait``s on all of them in
+``poll``; each returns a batch of events tagged with the run's serial, so a stopped run's late events
+are told apart from a new run of the same trial on the same actor.
+
+Trials share the driver's disk here (a local Ray, or a cluster on a shared file system): they write
+into ``launch.logdir`` and checkpoints travel as paths.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+from typing import Any
+
+from tune_core import TuneError
+from tune_core.interfaces import (
+    TRIAL_ENDINGS,
+    DecisionPoint,
+    Executor,
+    ExecutorEvent,
+    Resources,
+    TrialFailed,
+    TrialLaunch,
+)
+from tune_core.runtime import Continue, Pause, Save, Stop, pinned_objects, ship
+
+__all__ = ["RayExecutor"]
+
+_NEEDS_RAY = "tune-ray needs ray: pip install 'ray>=2.9'"
+#: How long one ``drain`` call waits for events on the actor before returning empty.
+_DRAIN_WAIT_S = 1.0
+_Shape = tuple[float, float, tuple[tuple[str, float], ...]]
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise TuneError(_NEEDS_RAY) from None
+    return ray
+
+
+def _shape(resources: Resources) -> _Shape:
+    """What an actor reserves for a trial: CPUs, GPUs (fractions allowed) and custom resources."""
+    return (resources.cpu + resources.extra_cpu, resources.gpu + resources.extra_gpu,
+            tuple(sorted((k, float(v)) for k, v in resources.custom.items() if v)))
+
+
+def _describe(shape: _Shape) -> str:
+    cpu, gpu, custom = shape
+    parts = [f"{cpu:g} CPU"] + ([f"{gpu:g} GPU"] if gpu else []) + [f"{v:g} {k}" for k, v in custom]
+    return ", ".join(parts)
+
+
+class _Actor:
+    """The driver's handle on one actor, and the ``drain`` call in flight to it."""
+
+    __slots__ = ("born", "drain", "handle", "keys", "pins", "shape", "up")
+
+    def __init__(self, handle: Any, shape: _Shape) -> None:
+        self.handle = handle
+        self.shape = shape
+        self.born = time.monotonic()
+        self.up = False  # Whether a drain call came back: the actor was placed and runs.
+        self.drain: Any = None  # The ObjectRef of the drain call in flight, if any.
+        self.keys: set[str] = set()  # Trainables the actor holds.
+        self.pins: set[str] = set()  # Pinned objects the actor knows.
+
+
+class _Run:
+    """One run of one trial."""
+
+    __slots__ = ("actor", "commands", "deadline", "serial", "start", "stopping", "trial_id")
+
+    def __init__(self, trial_id: str, serial: int, actor: _Actor, start: tuple[Any, ...]) -> None:
+        self.trial_id = trial_id
+        self.serial = serial
+        self.actor = actor
+        self.start = start  # The launch as shipped, the trainable's key and reference.
+        self.commands: list[Any] = []  # Sent so far: sent again if the run moves to a new actor.
+        self.stopping = False
+        self.deadline: float | None = None  # When a stopped run that has not ended gets killed.
+
+
+class RayExecutor(Executor):
+    """Runs each trial in a Ray actor holding the trial's resources.
+
+    Args:
+        address: a running cluster (``"host:port"``, ``"ray://host:port"``), ``"auto"`` (the cluster
+            this machine belongs to), or ``None``: use the Ray session already started in this process
+            (``ray.init`` called by the user), else start a local Ray and shut it down at the end.
+        num_cpus, num_gpus: the local Ray's size when this executor starts one (default: the machine).
+        resources: custom resources of the local Ray it starts.
+        object_store_memory: bytes of the local Ray's object store (default: Ray's choice).
+        init_kwargs: anything else for ``ray.init``.
+        max_idle_actors: idle actors kept for reuse by the next trial of the same resources.
+        stop_grace_s: how long a stopped trial may take to end before its actor is killed.
+        connect_timeout_s: how long to wait for ``address`` to answer.
+    """
+
+    def __init__(self, address: str | None = None, num_cpus: float | None = None, num_gpus: float | None = None,
+                 resources: dict[str, float] | None = None, object_store_memory: int | None = None,
+                 init_kwargs: dict[str, Any] | None = None, max_idle_actors: int = 8,
+                 stop_grace_s: float = 10.0, connect_timeout_s: float = 10.0) -> None:
+        ray = self._ray = _import_ray()
+        self._stop_grace_s = stop_grace_s
+        self._max_idle = max_idle_actors
+        self._started_ray = False
+        self._serials = itertools.count(1)
+        self._current: dict[str, _Run] = {}  # trial_id -> its current run
+        self._runs: dict[int, _Run] = {}  # serial -> every run whose actor is still busy with it
+        self._idle: list[_Actor] = []
+        self._trainables: dict[str, Any] = {}  # key -> ObjectRef of the pickled trainable
+        self._pins: dict[str, Any] = {}  # handle -> ObjectRef of the pinned object
+        self._actor_class: Any = None
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, **(init_kwargs or {})}
+            if address is None:
+                kwargs.update({k: v for k, v in (("num_cpus", num_cpus), ("num_gpus", num_gpus),
+                                                 ("resources", resources),
+                                                 ("object_store_memory", object_store_memory)) if v is not None})
+            else:
+                _check_answers(address, connect_timeout_s)
+                kwargs = {k: v for k, v in kwargs.items() if k not in ("include_dashboard",)}
+                kwargs["address"] = address
+            try:
+                ray.init(**kwargs)
+            except (ConnectionError, TimeoutError, RuntimeError, ValueError) as error:
+                where = f"at {address!r}" if address else "locally"
+                raise TuneError(f"ray executor: could not start or reach Ray {where}: {error}") from error
+            self._started_ray = True
+        self._total = self._cluster_resources()
+
+    # --- capacity ----------------------------------------------------------------------------
+    def _cluster_resources(self) -> Resources:
+        total = self._ray.cluster_resources()
+        custom = {name: float(amount) for name, amount in total.items()
+                  if name not in ("CPU", "GPU", "memory", "object_store_memory")
+                  and not name.startswith(("node:", "accelerator_type:"))}
+        return Resources(cpu=float(total.get("CPU", 0)), gpu=float(total.get("GPU", 0)), custom=custom)
+
+    def total_resources(self) -> Resources:
+        return self._total
+
+    def _check_placeable(self, shape: _Shape) -> None:
+        """A clear error when no alive node could ever hold an actor of this shape."""
+        cpu, gpu, custom = shape
+        wanted = {"CPU": cpu, "GPU": gpu, **dict(custom)}
+        wanted = {name: amount for name, amount in wanted.items() if amount > 0}
+        nodes = [node.get("Resources", {}) for node in self._ray.nodes() if node.get("Alive")]
+        if any(all(node.get(name, 0) >= amount for name, amount in wanted.items()) for node in nodes):
+            return
+        missing = sorted({name for node in nodes for name, amount in wanted.items() if node.get(name, 0) < amount})
+        largest = "; ".join(", ".join(f"{node.get(n, 0):g} {n}" for n in missing) for node in nodes) or "no nodes"
+        raise TuneError(f"ray executor: no node of the Ray cluster can hold a trial asking for {_describe(shape)} "
+                        f"(missing {', '.join(missing)}; the nodes have: {largest})")
+
+    # --- starting ----------------------------------------------------------------------------
+    def _new_actor(self, shape: _Shape) -> _Actor:
+        ray = self._ray
+        if self._actor_class is None:
+            from tune_ray.actor import TrialActor
+
+            self._actor_class = ray.remote(max_concurrency=8)(TrialActor)
+        # Idle actors of another shape hold resources the runner counts as free: let them go.
+        for actor in [a for a in self._idle if a.shape != shape]:
+            self._idle.remove(actor)
+            ray.kill(actor.handle)
+        cpu, gpu, custom = shape
+        options: dict[str, Any] = {"num_cpus": cpu, "num_gpus": gpu}
+        if custom:
+            options["resources"] = dict(custom)
+        return _Actor(self._actor_class.options(**options).remote(), shape)
+
+    def _actor_for(self, shape: _Shape) -> _Actor:
+        """An idle actor of this shape; else one whose stopped run is winding down (the new run
+        starts there when it has ended: the runner already counts its resources as free); else a new one."""
+        actor = next((a for a in self._idle if a.shape == shape), None)
+        if actor is not None:
+            self._idle.remove(actor)
+            return actor
+        busy = {run.actor for run in self._runs.values() if not run.stopping}
+        for run in self._runs.values():
+            if run.stopping and run.actor.shape == shape and run.actor not in busy:
+                return run.actor
+        self._check_placeable(shape)
+        return self._new_actor(shape)
+
+    def start_trial(self, launch: TrialLaunch) -> str:
+        key = f"{launch.trainable_name}#{id(launch.trainable)}"
+        ref = self._trainables.get(key)
+        if ref is None:  # by value where cloudpickle would, its file names kept for tracebacks
+            ref = self._trainables[key] = self._ray.put(ship(launch.trainable))
+        shipped = TrialLaunch(**{**vars(launch), "trainable": None})
+        run = _Run(launch.trial_id, next(self._serials), self._actor_for(_shape(launch.resources)),
+                   (shipped, key, ref))
+        self._send_start(run)
+        self._current[launch.trial_id] = run
+        self._runs[run.serial] = run
+        return f"ray actor {run.actor.handle._actor_id.hex()[:8]}"
+
+    def _send_start(self, run: _Run) -> None:
+        actor = run.actor
+        shipped, key, ref = run.start
+        blob = None
+        if key not in actor.keys:
+            blob = ref  # A top-level ObjectRef argument reaches the actor as its value.
+            actor.keys.add(key)
+        pins = {}
+        for handle, obj in pinned_objects().items():
+            if handle not in actor.pins:
+                if handle not in self._pins:
+                    self._pins[handle] = self._ray.put(obj)
+                pins[handle] = self._pins[handle]  # Nested in a dict: stays a reference.
+                actor.pins.add(handle)
+        actor.handle.start.remote(run.serial, shipped, key, blob, pins)
+        for command in run.commands:
+            actor.handle.command.remote(run.serial, command)
+        if actor.drain is None:
+            actor.drain = actor.handle.drain.remote(_DRAIN_WAIT_S)
+
+    # --- commands ----------------------------------------------------------------------------
+    def _command(self, trial_id: str, command: Any) -> bool:
+        run = self._current.get(trial_id)
+        if run is None:
+            return False
+        run.commands.append(command)
+        run.actor.handle.command.remote(run.serial, command)
+        return True
+
+    def continue_trial(self, trial_id: str, decision_point: DecisionPoint | None) -> None:
+        self._command(trial_id, Continue(trial_id, decision_point))
+
+    def pause_trial(self, trial_id: str) -> bool:
+        return self._command(trial_id, Pause(trial_id))
+
+    def save_trial(self, trial_id: str) -> bool:
+        return self._command(trial_id, Save(trial_id))
+
+    def stop_trial(self, trial_id: str) -> None:
+        run = self._current.pop(trial_id, None)
+        if run is None:
+            return
+        run.stopping = True
+        run.deadline = time.monotonic() + self._stop_grace_s
+        run.actor.handle.command.remote(run.serial, Stop(trial_id))
+
+    # --- events ------------------------------------------------------------------------------
+    def poll(self, timeout: float) -> list[ExecutorEvent]:
+        ray = self._ray
+        events: list[ExecutorEvent] = []
+        by_ref = {run.actor.drain: run.actor for run in self._runs.values() if run.actor.drain is not None}
+        if not by_ref:
+            time.sleep(min(max(timeout, 0.0), 0.05))
+            return events
+        refs = list(by_ref)
+        ready, _ = ray.wait(refs, num_returns=1, timeout=max(timeout, 0.0))
+        if ready:
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        for ref in ready:
+            actor = by_ref[ref]
+            actor.drain = None
+            try:
+                batch = ray.get(ref)
+            except ray.exceptions.RayError as error:
+                self._actor_died(actor, error, events)
+                continue
+            actor.up = True
+            for serial, event in batch:
+                self._take(serial, event, events)
+            if any(run.actor is actor for run in self._runs.values()):
+                actor.drain = actor.handle.drain.remote(_DRAIN_WAIT_S)
+        self._kill_overdue(events)
+        return events
+
+    def _take(self, serial: int, event: Any, events: list[ExecutorEvent]) -> None:
+        run = self._runs.get(serial)
+        if run is None:
+            return  # A late event of a run that already ended.
+        if not run.stopping:
+            events.append(event)
+        if isinstance(event, TRIAL_ENDINGS):
+            self._end(run, reuse=True)
+
+    def _end(self, run: _Run, *, reuse: bool) -> None:
+        del self._runs[run.serial]
+        if self._current.get(run.trial_id) is run:
+            del self._current[run.trial_id]
+        if any(other.actor is run.actor for other in self._runs.values()):
+            return  # Another run waits on this actor.
+        if reuse and len(self._idle) < self._max_idle:
+            self._idle.append(run.actor)
+        elif reuse:
+            self._ray.kill(run.actor.handle)
+
+    def _actor_died(self, actor: _Actor, error: BaseException, events: list[ExecutorEvent]) -> None:
+        for run in [r for r in self._runs.values() if r.actor is actor]:
+            self._end(run, reuse=False)
+            if not run.stopping:
+                events.append(TrialFailed(run.trial_id, f"the Ray actor running the trial died: {error}"))
+
+    def _kill_overdue(self, events: list[ExecutorEvent]) -> None:
+        now = time.monotonic()
+        for run in [r for r in self._runs.values() if r.deadline is not None and now >= r.deadline]:
+            if run.serial not in self._runs:
+                continue
+            stuck = run.actor
+            waiting = [r for r in self._runs.values() if r.actor is stuck and r is not run]
+            self._end(run, reuse=False)
+            self._ray.kill(stuck.handle)
+            for other in waiting:  # Runs queued behind the stuck one: to a new actor.
+                if other.stopping:
+                    self._end(other, reuse=False)
+                else:
+                    other.actor = self._new_actor(stuck.shape)
+                    self._send_start(other)
+        # Idle actors hold resources that an actor still waiting to be placed may need.
+        if self._idle and any(not r.actor.up and now - r.actor.born > 2.0 for r in self._runs.values()):
+            for actor in self._idle:
+                self._ray.kill(actor.handle)
+            self._idle.clear()
+
+    # --- the end -----------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        ray = self._ray
+        for trial_id in list(self._current):
+            self.stop_trial(trial_id)
+        deadline = time.monotonic() + min(self._stop_grace_s, 5.0)
+        while self._runs and time.monotonic() < deadline:
+            self.poll(0.1)
+        for run in list(self._runs.values()):
+            self._end(run, reuse=False)
+            ray.kill(run.actor.handle)
+        for actor in self._idle:
+            ray.kill(actor.handle)
+        self._idle.clear()
+        self._trainables.clear()
+        self._pins.clear()
+        if self._started_ray:
+            self._started_ray = False
+            ray.shutdown()
+
+
+def _check_answers(address: str, timeout_s: float) -> None:
+    """Fail fast, with a clear error, when nothing listens at ``address`` (``ray.init`` may retry long)."""
+    if address == "auto":
+        return
+    target = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise TuneError(f"ray executor: `address` must be 'host:port', 'ray://host:port', 'auto' or None, "
+                        f"got {address!r}")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as error:
+        raise TuneError(f"ray executor: no Ray cluster answers at {address!r} ({error})") from None

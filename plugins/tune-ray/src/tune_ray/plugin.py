@@ -1,0 +1,19 @@
+"""The module the ``tune_core`` entry point names: registers the ``ray`` executor.
+
+``ray`` is imported only when the executor is made, so ``tune-core plugins`` lists it without Ray.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tune_core.plugins import ExecutorSpec, hookimpl, lazy
+
+
+@hookimpl
+def tune_executors() -> Iterator[ExecutorSpec]:
+    yield ExecutorSpec(
+        name="ray",
+        factory=lazy("tune_ray.executor:RayExecutor"),
+        description="each trial in a Ray actor holding its resources (a local Ray, or a cluster by address)",
+    )

@@ -1,0 +1,44 @@
+"""Trainables of the tune-ray tests; a module of their own so Ray's workers import them."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import tune_core
+from tune_core import Trainable
+
+
+def climb(config: dict[str, Any]) -> None:
+    """Reports ``score`` = ``quality`` * i for i = 1..``n``."""
+    for i in range(1, config.get("n", 5) + 1):
+        if config.get("sleep"):
+            time.sleep(config["sleep"])
+        tune_core.report(score=config["quality"] * i, i=i)
+
+
+class Accumulator(Trainable):
+    """Adds ``step`` each iteration; checkpoints its total as a JSON file."""
+
+    def _setup(self, config: dict[str, Any]) -> None:
+        self.total = 0
+        self.restored_from: int | None = None
+
+    def _train(self) -> dict[str, Any]:
+        self.total += self.config.get("step", 1)
+        return {"total": self.total, "restored_from": self.restored_from, "pid": os.getpid(),
+                "done": self.total >= self.config.get("until", 5)}
+
+    def _save(self, checkpoint_dir: str) -> str:
+        path = os.path.join(checkpoint_dir, "state.json")
+        with open(path, "w") as f:
+            json.dump({"total": self.total}, f)
+        return path
+
+    def _restore(self, checkpoint: str | dict[str, Any]) -> None:
+        assert isinstance(checkpoint, str)
+        with open(checkpoint) as f:
+            self.total = json.load(f)["total"]
+        self.restored_from = self.total
