@@ -145,13 +145,13 @@ def test_a_ray_it_starts_is_shut_down_at_the_end(tmp_path: Path) -> None:
 
 
 def test_an_idle_actor_runs_the_next_trial_of_the_same_resources(tmp_path: Path) -> None:
-    from tune_core.testing import ExecutorDriver, trainables
+    from tune_core.testing import ExecutorDriver
 
     executor = RayExecutor()
     try:
         driver = ExecutorDriver(executor, tmp_path)
-        first = driver.run(driver.launch(trainables.count, {"n": 2}))
-        second = driver.run(driver.launch(trainables.count, {"n": 2}))
+        first = driver.run(driver.launch(ray_trainables.climb, {"quality": 1, "n": 2}))
+        second = driver.run(driver.launch(ray_trainables.climb, {"quality": 1, "n": 2}))
         assert first.results[0]["pid"] == second.results[0]["pid"]
     finally:
         executor.shutdown()
