@@ -42,3 +42,39 @@ class Accumulator(Trainable):
         with open(checkpoint) as f:
             self.total = json.load(f)["total"]
         self.restored_from = self.total
+
+
+class NodeCounter(Trainable):
+    """Counts iterations, reporting the Ray node it runs on; checkpoints its count as a JSON file.
+
+    ``sleep``: seconds per iteration. ``marks``: a directory where each iteration leaves an empty file
+    ``<node id>-<iteration>``, so a test can tell how far the trials on a node have come. ``until``:
+    the count at which it reports ``done``.
+    """
+
+    def _setup(self, config: dict[str, Any]) -> None:
+        import ray
+
+        self.count = 0
+        self.restored_from: int | None = None
+        self.node = ray.get_runtime_context().get_node_id()
+
+    def _train(self) -> dict[str, Any]:
+        time.sleep(self.config.get("sleep", 0.0))
+        self.count += 1
+        if self.config.get("marks"):
+            open(os.path.join(self.config["marks"], f"{self.node}-{self.count}"), "w").close()
+        return {"count": self.count, "node": self.node, "restored_from": self.restored_from,
+                "done": self.count >= self.config.get("until", 10**9)}
+
+    def _save(self, checkpoint_dir: str) -> str:
+        path = os.path.join(checkpoint_dir, "count.json")
+        with open(path, "w") as f:
+            json.dump({"count": self.count}, f)
+        return path
+
+    def _restore(self, checkpoint: str | dict[str, Any]) -> None:
+        assert isinstance(checkpoint, str)
+        with open(checkpoint) as f:
+            self.count = json.load(f)["count"]
+        self.restored_from = self.count

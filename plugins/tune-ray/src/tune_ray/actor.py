@@ -8,7 +8,9 @@ batches, with no round trip per result.
 
 Every run on an actor has a serial number given by the driver. Events are tagged with it, and a
 command for another serial is kept (an early one, whose ``start`` has not run yet: threaded actors do
-not keep call order) or dropped (a late one, for a run that already ended).
+not keep call order) or dropped (a late one, for a run that already ended). For the same reason the
+driver numbers each run's commands, and the host gets them in that order (a ``Continue`` must not
+overtake the ``Save`` sent before it).
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class TrialActor:
         self._lock = threading.Condition()
         self._events: list[tuple[int, Any]] = []
         self._serial = 0  # The run the actor runs now (or ran last).
-        self._early: dict[int, list[Any]] = {}  # Commands that came before their run's start.
+        self._waiting: dict[int, dict[int, Any]] = {}  # serial -> {number: command} not yet handed on
+        self._next = 1  # The number of the current run's next command to hand to the host.
         self._commands: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._trainables: dict[str, Any] = {}
         self._pins: dict[str, Any] = {}
@@ -70,13 +73,21 @@ class TrialActor:
     def start(self, serial: int, launch: TrialLaunch, key: str, blob: bytes | None, pins: dict[str, Any]) -> None:
         self._starts.put((serial, launch, key, blob, pins))
 
-    def command(self, serial: int, command: Any) -> None:
+    def command(self, serial: int, number: int, command: Any) -> None:
+        """The ``number``-th command of run ``serial``; handed to the host in number order."""
         with self._lock:
+            if serial < self._serial:
+                return  # A late command for a run that ended; dropped.
+            self._waiting.setdefault(serial, {})[number] = command
             if serial == self._serial:
-                self._commands.put(command)
-            elif serial > self._serial:
-                self._early.setdefault(serial, []).append(command)
-            # else: a late command for a run that ended; dropped.
+                self._hand_on()
+
+    def _hand_on(self) -> None:
+        """Under the lock: pass the current run's commands on, in order, as far as they have come."""
+        waiting = self._waiting.get(self._serial, {})
+        while self._next in waiting:
+            self._commands.put(waiting.pop(self._next))
+            self._next += 1
 
     def drain(self, wait_s: float) -> list[tuple[int, Any]]:
         """Everything buffered since the last call, waiting up to ``wait_s`` for the first event."""
@@ -107,12 +118,11 @@ class TrialActor:
         while True:
             serial, launch, key, blob, pins = self._starts.get()
             with self._lock:
-                self._serial = serial
+                self._serial, self._next = serial, 1
                 self._commands = queue.SimpleQueue()
-                for command in self._early.pop(serial, []):
-                    self._commands.put(command)
-                for old in [s for s in self._early if s < serial]:
-                    del self._early[old]
+                for old in [s for s in self._waiting if s < serial]:
+                    del self._waiting[old]
+                self._hand_on()  # Commands that came before this start.
             self._pins.update(pins)
             try:
                 if blob is not None:

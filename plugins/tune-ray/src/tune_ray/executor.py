@@ -75,12 +75,14 @@ class _Actor:
 class _Run:
     """One run of one trial."""
 
-    __slots__ = ("actor", "commands", "deadline", "serial", "start", "stopping", "trial_id")
+    __slots__ = ("actor", "commands", "deadline", "heard", "reused", "serial", "start", "stopping", "trial_id")
 
-    def __init__(self, trial_id: str, serial: int, actor: _Actor, start: tuple[Any, ...]) -> None:
+    def __init__(self, trial_id: str, serial: int, actor: _Actor, start: tuple[Any, ...], *, reused: bool) -> None:
         self.trial_id = trial_id
         self.serial = serial
         self.actor = actor
+        self.reused = reused  # The actor ran an earlier run: it may have died (with its node) since.
+        self.heard = False  # Whether an event of this run came back.
         self.start = start  # The launch as shipped, the trainable's key and reference.
         self.commands: list[Any] = []  # Sent so far: sent again if the run moves to a new actor.
         self.stopping = False
@@ -177,19 +179,20 @@ class RayExecutor(Executor):
             options["resources"] = dict(custom)
         return _Actor(self._actor_class.options(**options).remote(), shape)
 
-    def _actor_for(self, shape: _Shape) -> _Actor:
+    def _actor_for(self, shape: _Shape) -> tuple[_Actor, bool]:
         """An idle actor of this shape; else one whose stopped run is winding down (the new run
-        starts there when it has ended: the runner already counts its resources as free); else a new one."""
+        starts there when it has ended: the runner already counts its resources as free); else a new one.
+        Also whether the actor is an old one (``True``) or new."""
         actor = next((a for a in self._idle if a.shape == shape), None)
         if actor is not None:
             self._idle.remove(actor)
-            return actor
+            return actor, True
         busy = {run.actor for run in self._runs.values() if not run.stopping}
         for run in self._runs.values():
             if run.stopping and run.actor.shape == shape and run.actor not in busy:
-                return run.actor
+                return run.actor, True
         self._check_placeable(shape)
-        return self._new_actor(shape)
+        return self._new_actor(shape), False
 
     def start_trial(self, launch: TrialLaunch) -> str:
         key = f"{launch.trainable_name}#{id(launch.trainable)}"
@@ -197,8 +200,8 @@ class RayExecutor(Executor):
         if ref is None:  # by value where cloudpickle would, its file names kept for tracebacks
             ref = self._trainables[key] = self._ray.put(ship(launch.trainable))
         shipped = TrialLaunch(**{**vars(launch), "trainable": None})
-        run = _Run(launch.trial_id, next(self._serials), self._actor_for(_shape(launch.resources)),
-                   (shipped, key, ref))
+        actor, reused = self._actor_for(_shape(launch.resources))
+        run = _Run(launch.trial_id, next(self._serials), actor, (shipped, key, ref), reused=reused)
         self._send_start(run)
         self._current[launch.trial_id] = run
         self._runs[run.serial] = run
@@ -219,8 +222,8 @@ class RayExecutor(Executor):
                 pins[handle] = self._pins[handle]  # Nested in a dict: stays a reference.
                 actor.pins.add(handle)
         actor.handle.start.remote(run.serial, shipped, key, blob, pins)
-        for command in run.commands:
-            actor.handle.command.remote(run.serial, command)
+        for number, command in enumerate(run.commands, 1):
+            actor.handle.command.remote(run.serial, number, command)
         if actor.drain is None:
             actor.drain = actor.handle.drain.remote(_DRAIN_WAIT_S)
 
@@ -229,8 +232,8 @@ class RayExecutor(Executor):
         run = self._current.get(trial_id)
         if run is None:
             return False
-        run.commands.append(command)
-        run.actor.handle.command.remote(run.serial, command)
+        run.commands.append(command)  # Numbered: a threaded actor may take the calls in any order.
+        run.actor.handle.command.remote(run.serial, len(run.commands), command)
         return True
 
     def continue_trial(self, trial_id: str, decision_point: DecisionPoint | None) -> None:
@@ -248,7 +251,8 @@ class RayExecutor(Executor):
             return
         run.stopping = True
         run.deadline = time.monotonic() + self._stop_grace_s
-        run.actor.handle.command.remote(run.serial, Stop(trial_id))
+        run.commands.append(Stop(trial_id))
+        run.actor.handle.command.remote(run.serial, len(run.commands), run.commands[-1])
 
     # --- events ------------------------------------------------------------------------------
     def poll(self, timeout: float) -> list[ExecutorEvent]:
@@ -282,6 +286,7 @@ class RayExecutor(Executor):
         run = self._runs.get(serial)
         if run is None:
             return  # A late event of a run that already ended.
+        run.heard = True
         if not run.stopping:
             events.append(event)
         if isinstance(event, TRIAL_ENDINGS):
@@ -293,16 +298,40 @@ class RayExecutor(Executor):
             del self._current[run.trial_id]
         if any(other.actor is run.actor for other in self._runs.values()):
             return  # Another run waits on this actor.
-        if reuse and len(self._idle) < self._max_idle:
+        if reuse and len(self._idle) < self._max_idle and not self._placement_waits(time.monotonic()):
             self._idle.append(run.actor)
         elif reuse:
-            self._ray.kill(run.actor.handle)
+            self._kill(run.actor)
+
+    def _placement_waits(self, now: float) -> bool:
+        """Whether an actor has waited a while to be placed (resources short: a lost node, idle actors)."""
+        return any(not r.actor.up and now - r.actor.born > 2.0 for r in self._runs.values())
 
     def _actor_died(self, actor: _Actor, error: BaseException, events: list[ExecutorEvent]) -> None:
+        """A drain call failed: the actor died (its process, or its node, is gone) or Ray cannot reach
+        it. Its runs end; the current one fails, unless the actor was an old one that died before the
+        run began (idle, maybe with its node): that run starts again on a new actor."""
+        # "Unavailable" may be a network fault that passes: kill it, so the trial never runs twice.
+        self._kill(actor)
+        # Idle actors may have been on the same lost node (and Ray tells nothing of idle ones): let them go.
+        for idle in self._idle:
+            self._kill(idle)
+        self._idle.clear()
         for run in [r for r in self._runs.values() if r.actor is actor]:
+            if run.reused and not run.heard and not run.stopping:
+                run.reused = False
+                run.actor = self._new_actor(actor.shape)
+                self._send_start(run)
+                continue
             self._end(run, reuse=False)
             if not run.stopping:
                 events.append(TrialFailed(run.trial_id, f"the Ray actor running the trial died: {error}"))
+
+    def _kill(self, actor: _Actor) -> None:
+        try:
+            self._ray.kill(actor.handle)
+        except Exception:  # Already gone, or its node is: nothing left to end.
+            pass
 
     def _kill_overdue(self, events: list[ExecutorEvent]) -> None:
         now = time.monotonic()
@@ -320,9 +349,9 @@ class RayExecutor(Executor):
                     other.actor = self._new_actor(stuck.shape)
                     self._send_start(other)
         # Idle actors hold resources that an actor still waiting to be placed may need.
-        if self._idle and any(not r.actor.up and now - r.actor.born > 2.0 for r in self._runs.values()):
+        if self._idle and self._placement_waits(now):
             for actor in self._idle:
-                self._ray.kill(actor.handle)
+                self._kill(actor)
             self._idle.clear()
 
     # --- the end -----------------------------------------------------------------------------
@@ -335,9 +364,9 @@ class RayExecutor(Executor):
             self.poll(0.1)
         for run in list(self._runs.values()):
             self._end(run, reuse=False)
-            ray.kill(run.actor.handle)
+            self._kill(run.actor)
         for actor in self._idle:
-            ray.kill(actor.handle)
+            self._kill(actor)
         self._idle.clear()
         self._trainables.clear()
         self._pins.clear()
