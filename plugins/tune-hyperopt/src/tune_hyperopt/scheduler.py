@@ -11,15 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tune_core import TuneError, options
-from tune_core.interfaces import (
-    CONTINUE,
-    PAUSED,
-    PENDING,
-    TrialRunnerView,
-    TrialScheduler,
-    TrialView,
-)
+from tune_core import FIFOScheduler, TuneError, options
 from tune_core.search import ConcurrencyLimiter, SearchGenerator
 from tune_hyperopt.library import load_hyperopt
 from tune_hyperopt.search import HyperOptSearch
@@ -55,7 +47,7 @@ class SpaceKeyGenerator(SearchGenerator):
         super().add_configurations(experiments)
 
 
-class HyperOptScheduler(TrialScheduler):
+class HyperOptScheduler(FIFOScheduler):
     """The seed's TPE scheduler: FIFO scheduling, with configs from hyperopt.
 
     Args:
@@ -68,7 +60,7 @@ class HyperOptScheduler(TrialScheduler):
         self.max_concurrent = options.integer("HyperOptScheduler", "max_concurrent", max_concurrent,
                                               minimum=1, optional=True)
         self.reward_attr = options.text("HyperOptScheduler", "reward_attr", reward_attr)
-        self.metric, self.mode = self.reward_attr, "max"
+        super().__init__(metric=self.reward_attr, mode="max")
         load_hyperopt()  # a missing hyperopt library fails here, when the scheduler is made
 
     def search_alg(self) -> SpaceKeyGenerator:
@@ -76,13 +68,6 @@ class HyperOptScheduler(TrialScheduler):
         searcher = HyperOptSearch(metric=self.reward_attr, mode="max")
         limited = searcher if self.max_concurrent is None else ConcurrencyLimiter(searcher, self.max_concurrent)
         return SpaceKeyGenerator(limited, searcher)
-
-    def on_trial_result(self, runner: TrialRunnerView, trial: TrialView, result: dict[str, Any]) -> str:
-        return CONTINUE
-
-    def choose_trial_to_run(self, runner: TrialRunnerView) -> TrialView | None:
-        return (runner.first_fitting(runner.trials_with_status(PENDING))
-                or runner.first_fitting(runner.trials_with_status(PAUSED)))
 
     def debug_string(self) -> str:
         limit = f", at most {self.max_concurrent} at once" if self.max_concurrent else ""
