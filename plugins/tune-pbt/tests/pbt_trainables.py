@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 from typing import Any
 
 import tune_core as tune
@@ -46,7 +45,11 @@ class Interrupting(Climber):
     def _train(self) -> dict[str, Any]:
         result = super()._train()
         flag = self.config["flag"]
-        if self.iteration + 1 == 7 and not os.path.exists(flag):
-            Path(flag).write_text("interrupted")
+        if self.iteration + 1 == 7:
+            try:  # Created exclusively: two trials reaching iteration 7 at once send one Ctrl-C, not two.
+                with open(flag, "x") as marker:
+                    marker.write("interrupted")
+            except FileExistsError:
+                return result
             os.kill(os.getpid(), signal.SIGINT)
         return result
