@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tune_core import options
-from tune_core.errors import TuneError
+from tune_core.errors import ExecutorLost, TuneError
 from tune_core.experiment import Experiment, convert_to_experiment_list
 from tune_core.interfaces import Executor, SearchAlgorithm, Searcher, TrialLogger, TrialScheduler
 from tune_core.plugins.provenance import blame, wrong_return
@@ -129,6 +129,7 @@ def run_experiments(
     from tune_core.runner import TrialRunner
 
     runner: TrialRunner | None = None
+    lost: ExecutorLost | None = None
     reporter: StatusReporter | None = None
     previous: Any = None
     try:  # From here on the executor may hold workers: whatever fails, they are shut down.
@@ -155,7 +156,10 @@ def run_experiments(
         with blame(components):
             for trial in restored:
                 runner.add_trial(trial)
-            trials = runner.run()
+            try:
+                trials = runner.run()
+            except ExecutorLost as exc:
+                lost = exc
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -164,6 +168,13 @@ def run_experiments(
             runner.close()
         if reporter is not None:
             reporter.close()
+    if lost is not None:  # The state keeps the running trials as running: a resume goes on with them.
+        from tune_core.logwriter import wait_for_pending_writes
+
+        wait_for_pending_writes()
+        dirs = " ".join(shlex.quote(str(e.path)) for e in exps)
+        raise TuneError(f"{lost}\nthe experiment state is saved; resume it with: tune-core resume {dirs} "
+                        "(add --executor NAME --executor-config JSON to go on elsewhere)") from lost
     observers.experiment_end([t.view for t in trials])
     if runner.interrupted:  # Like any Python code, a Ctrl-C ends in KeyboardInterrupt, once the state is saved.
         from tune_core.logwriter import wait_for_pending_writes

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["RecursiveDependencyError", "TuneError", "closest", "describe_callable", "unknown_name_error"]
+__all__ = ["ExecutorLost", "RecursiveDependencyError", "TuneError", "closest", "describe_callable",
+           "unknown_name_error"]
 
 
 class TuneError(Exception):
     """A problem with the user's experiment: bad input, or trials that did not complete."""
+
+
+class ExecutorLost(TuneError):
+    """Raised by an executor when the place its trials run is gone (a Ray cluster went away): the run
+    stops with its running trials recorded as running, so ``tune-core resume`` continues them (on a
+    new cluster, or with another executor), and the error says how."""
 
 
 class RecursiveDependencyError(TuneError):

@@ -32,6 +32,8 @@ class StatusSnapshot:
     scheduler_line: str = ""
     used: Resources = field(default_factory=lambda: Resources(cpu=0.0))
     total: Resources = field(default_factory=lambda: Resources(cpu=0.0))
+    #: The executor's own line (``Executor.status_line``), e.g. a Ray cluster's nodes.
+    executor_line: str = ""
     logdirs: Sequence[str] = ()
     total_trials: int | None = None
     finished: bool = False
@@ -112,6 +114,8 @@ def format_status(snapshot: StatusSnapshot, max_rows: int = 20, metric: str | No
     if snapshot.scheduler_line:
         lines.append(snapshot.scheduler_line)
     lines.append(_resources_line(snapshot.used, snapshot.total))
+    if snapshot.executor_line:
+        lines.append(snapshot.executor_line)
     lines += [f"Result logdir: {d}" for d in snapshot.logdirs]
     groups = _by_state(snapshot.trials)
     counts = {state: len(group) for state, group in groups.items()}
@@ -285,6 +289,8 @@ class _LiveView:
         if hidden:
             table.caption = f"... {hidden} more not shown"
         head = f"{snapshot.scheduler_line}  {_resources_line(snapshot.used, snapshot.total)}"
+        if snapshot.executor_line:
+            head = f"{head.strip()}\n{snapshot.executor_line}"
         progress = Table.grid(padding=(0, 1))
         progress.add_row(
             ProgressBar(total=max(total, 1), completed=done, width=40),

@@ -159,9 +159,10 @@ class ResourcePool:
                 return False
         return True
 
-    def shortfall(self, request: Resources) -> list[str]:
-        """Why ``request`` could never fit, even with nothing else running (empty: it can)."""
-        total, problems = self.total, []
+    def shortfall(self, request: Resources, total: Resources | None = None) -> list[str]:
+        """Why ``request`` could never fit in ``total`` (default: the pool's), even with nothing else
+        running (empty: it can)."""
+        total, problems = total or self.total, []
         if request.total_cpu > total.cpu + 1e-9:
             problems.append(f"{request.total_cpu:g} CPUs but the executor has {total.cpu:g}")
         if request.total_gpu > total.gpu + 1e-9:
@@ -170,6 +171,13 @@ class ResourcePool:
             if amount > total.custom.get(key, 0.0) + 1e-9:
                 problems.append(f"{amount:g} {key!r} but the executor has {total.custom.get(key, 0.0):g}")
         return problems
+
+    def widest(self, other: Resources) -> Resources:
+        """The larger of the pool's total and ``other``, resource by resource."""
+        total = self.total
+        custom = {key: max(total.custom.get(key, 0.0), other.custom.get(key, 0.0))
+                  for key in {*total.custom, *other.custom}}
+        return Resources(cpu=max(total.cpu, other.cpu), gpu=max(total.gpu, other.gpu), custom=custom)
 
     def used(self) -> Resources:
         return Resources(cpu=self._used_cpu, gpu=self._used_gpu, custom=dict(self._custom))

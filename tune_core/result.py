@@ -64,6 +64,15 @@ def node_identity() -> tuple[str, str]:
 
 
 _second: tuple[int, str] = (-1, "")
+#: The executor's name for the node this process runs trials on (``set_node``); None: not named.
+_node: str | None = None
+
+
+def set_node(name: str | None) -> None:
+    """Name the node this process's trials run on: their results carry it as ``node`` (``TrialHost``
+    sets it; a process runs trials on one node)."""
+    global _node
+    _node = name
 
 
 def _wall_clock() -> tuple[int, str]:
@@ -92,6 +101,8 @@ class AutoFiller:
             "trial_id": trial_id,
             "experiment_id": experiment_id,
         }
+        if _node is not None:  # The executor's name for where the trial runs (a Ray node, say).
+            self._static["node"] = _node
         self._clock = clock
         self._last = clock()
         self.iteration = 0

@@ -19,7 +19,7 @@ from tune_core.checkpoints import Checkpoint, read_metadata
 from tune_core.checkpoints import rank as checkpoint_rank
 from tune_core.checkpoints import retain as retain_checkpoints
 from tune_core.commands import AddTrial, Command, CommandQueue, StopTrial
-from tune_core.errors import TuneError, closest, describe_callable
+from tune_core.errors import ExecutorLost, TuneError, closest, describe_callable
 from tune_core.interfaces import (
     CONTINUE,
     EVERY_RESULT,
@@ -60,6 +60,8 @@ log = logging.getLogger("tune_core")
 FLUSH_INTERVAL_S = 2.0
 #: experiment_state.json is written at most this often (and at the end of the run).
 STATE_INTERVAL_S = 0.5
+#: How often the executor is asked for its total resources again (a cluster may lose or gain nodes).
+CAPACITY_INTERVAL_S = 1.0
 _LIVE = frozenset((PENDING, RUNNING, PAUSED))
 _WAITING = frozenset((PENDING, PAUSED))
 #: A trial asking for less CPU than this may fit where no CPU is free (see ``_could_start``).
@@ -95,10 +97,12 @@ class TrialRunner(TrialRunnerView):
         self._reporter = reporter
         self._observers = observers or Observers()
         self._logdirs = list(logdirs)
-        total = executor.total_resources()
-        if not isinstance(total, Resources):
-            raise wrong_return("executor", executor, "total_resources", total, "a tune_core.interfaces.Resources")
+        total = self._total_resources()
         self._pool = ResourcePool(total)
+        #: The most the executor has had: a trial that fits it is accepted even after a node is lost.
+        self._most = total
+        self._last_capacity = time.monotonic()
+        self._executor_text = self._executor_line()
         self._trials: list[Trial] = []
         self._views: list[TrialView] = []
         self._by_id: dict[str, Trial] = {}
@@ -241,8 +245,13 @@ class TrialRunner(TrialRunnerView):
 
     def run(self) -> list[Trial]:
         self._report(force=True)
-        while not self.is_finished() and not self._interrupted:
-            self.step()
+        try:
+            while not self.is_finished() and not self._interrupted:
+                self.step()
+        except ExecutorLost:  # Its trials are gone with it: recorded as running, a resume continues them.
+            self._stop_for_resume()
+            self._flush()
+            raise
         if self._interrupted:
             self._stop_for_resume()
         self._flush()
@@ -332,8 +341,11 @@ class TrialRunner(TrialRunnerView):
             else:
                 raise wrong_return("executor", self._executor, "poll", event,
                                    "TrialResults, TrialCheckpointed, TrialPaused, TrialFinished, TrialFailed")
-        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
+        now = time.monotonic()
+        if now - self._last_flush >= FLUSH_INTERVAL_S:
             self._flush()
+        if now - self._last_capacity >= CAPACITY_INTERVAL_S:
+            self._ask_executor_again()
         self._save_state()
         self._report()
 
@@ -389,9 +401,56 @@ class TrialRunner(TrialRunnerView):
                 self._enter_waiting(trial)
         self._scheduler.on_trial_add(self, trial.view)
         self._state_dirty = True
+        if self._pool.total != self._most and trial.trial_id in self._waiting:  # A node was lost.
+            self._give_up_if_too_big(trial)
+
+    def _total_resources(self) -> Resources:
+        total = self._executor.total_resources()
+        if not isinstance(total, Resources):
+            raise wrong_return("executor", self._executor, "total_resources", total,
+                               "a tune_core.interfaces.Resources")
+        return total
+
+    def _ask_executor_again(self) -> None:
+        """Its total resources and its status line, as they are now (a cluster may have lost a node)."""
+        self._last_capacity = time.monotonic()
+        self._update_capacity(self._total_resources())
+        text = self._executor_line()
+        if text != self._executor_text:
+            self._executor_text, self._state_dirty = text, True
+
+    def _update_capacity(self, total: Resources) -> None:
+        """Take the executor's total as it is now. Below the most it had (a cluster lost a node),
+        waiting trials that no longer fit at all end in ERROR, saying so, instead of waiting forever."""
+        pool = self._pool
+        if total == pool.total:
+            return
+        pool.total = total
+        self._most = pool.widest(self._most)
+        if total == self._most:
+            return
+        for trial in [self._by_id[view.trial_id] for view in self._waiting.values()]:
+            self._give_up_if_too_big(trial)
+
+    def _give_up_if_too_big(self, trial: Trial) -> None:
+        problems = self._pool.shortfall(trial.resources)
+        if problems:
+            self._give_up(trial, f"tune_core.errors.TuneError: trial {trial.name} can no longer run: it needs "
+                                 f"{'; '.join(problems)} now (the executor's resources shrank, e.g. a lost node)\n")
+
+    def _give_up(self, trial: Trial, error: str) -> None:
+        """End a waiting (PENDING or PAUSED) trial in ERROR, with ``error`` in its error file."""
+        trial.num_failures += 1
+        trial.error_message = error.strip().splitlines()[-1]
+        if trial.logdir is not None:
+            trial.error_file = self._storage.write_error(str(trial.logdir), trial.num_failures, error)
+        self._observers.trial_error(trial.view, error, False)
+        self._search_alg.on_trial_complete(trial.trial_id, trial.last_result, error=True)
+        self._scheduler.on_trial_remove(self, trial.view)
+        self._finish(trial, ERROR)
 
     def _check_fits_at_all(self, trial: Trial) -> None:
-        problems = self._pool.shortfall(trial.resources)
+        problems = self._pool.shortfall(trial.resources, self._most)
         if problems:
             raise TuneError(
                 f"trial {trial.name} can never run: it needs {'; '.join(problems)}. Lower the trial's "
@@ -604,6 +663,7 @@ class TrialRunner(TrialRunnerView):
         self._finish(trial, TERMINATED)
 
     def _on_failure(self, trial: Trial, error: str) -> None:
+        self._ask_executor_again()  # A failure may be a lost node: look before a retry.
         trial.num_failures += 1
         trial.error_message = error.strip().splitlines()[-1] if error.strip() else "unknown error"
         if trial.logdir is not None:
@@ -627,6 +687,8 @@ class TrialRunner(TrialRunnerView):
         trial.pausing = False
         self._state_dirty = True
         self._logs.trial_complete(trial)
+        if status in _WAITING and self._pool.total != self._most:  # A node was lost: may it still run?
+            self._give_up_if_too_big(trial)
 
     def _finish(self, trial: Trial, status: str) -> None:
         if trial.trial_id in self._running:
@@ -705,9 +767,15 @@ class TrialRunner(TrialRunnerView):
             state = ExperimentState.of_run(
                 experiment, by_experiment[experiment.name],
                 preexisting=self._storage.preexisting(str(experiment.path)),
-                searcher_state=searcher, scheduler_state=scheduler,
+                searcher_state=searcher, scheduler_state=scheduler, executor=self._executor_text,
             )
             self._logs.write_state_soon(str(experiment.path), state)
+
+    def _executor_line(self) -> str:
+        line = self._executor.status_line()
+        if not isinstance(line, str):
+            raise wrong_return("executor", self._executor, "status_line", line, "a str")
+        return line
 
     def _report(self, force: bool = False, finished: bool = False) -> None:
         if self._reporter is None or not self._reporter.due(force):
@@ -723,6 +791,7 @@ class TrialRunner(TrialRunnerView):
                 scheduler_line=line,
                 used=self._pool.used(),
                 total=self._pool.total,
+                executor_line=self._executor_text,
                 logdirs=self._logdirs,
                 total_trials=self._search_alg.total_trials(),
                 finished=finished,
@@ -743,8 +812,12 @@ def _call_stop(stop: Callable[[str, dict[str, Any]], Any], trial: Trial, result:
 
 
 def _location(result: Mapping[str, Any]) -> str | None:
-    """``pid=1234`` for a trial on this machine, ``host pid=1234`` for one elsewhere."""
+    """``pid=1234`` for a trial on this machine, ``host pid=1234`` for one elsewhere, ``node pid=1234``
+    where the executor names its nodes (the ``node`` field: a Ray node, say)."""
     pid, host = result.get("pid"), result.get("hostname")
     if pid is None:
         return None
+    node = result.get("node")
+    if node is not None:
+        return f"{node} pid={pid}"
     return f"pid={pid}" if host in (None, node_identity()[0]) else f"{host} pid={pid}"

@@ -143,6 +143,7 @@ class ExperimentState:
             they were before the run, for ``tune-core resume``.
         searcher_state, scheduler_state: packed ``save()`` of the search algorithm and scheduler.
         import_paths: ``sys.path`` directories the trainable's module came from.
+        executor: the executor's line about where the trials ran (``Executor.status_line``), if any.
         path: the file it was loaded from (for messages); ``moved_from``: the experiment directory
             the state was written in, when that is not where it was loaded from.
     """
@@ -158,13 +159,14 @@ class ExperimentState:
     scheduler_state: str | None = None
     timestamp: float = 0.0
     import_paths: list[str] = field(default_factory=list)
+    executor: str = ""
     path: str = ""
     moved_from: str | None = None
 
     # --- building and writing (the runner) -----------------------------------------------------
     @classmethod
     def of_run(cls, experiment: Experiment, trials: Iterable[Trial], preexisting: Iterable[str],
-               searcher_state: str | None, scheduler_state: str | None) -> ExperimentState:
+               searcher_state: str | None, scheduler_state: str | None, executor: str = "") -> ExperimentState:
         """A snapshot of a running experiment (cheap: serialised later, off the runner's thread)."""
         extra = experiment.extra_state
         return cls(
@@ -178,6 +180,7 @@ class ExperimentState:
             searcher_state=searcher_state,
             scheduler_state=scheduler_state,
             import_paths=list(extra.get("import_paths") or []),
+            executor=executor,
         )
 
     def write(self, directory: str | os.PathLike[str]) -> None:
@@ -191,6 +194,7 @@ class ExperimentState:
             "preexisting": self.preexisting,
             "trainable_name": self.trainable_name,
             "import_paths": self.import_paths,
+            "executor": self.executor,
             "spec": self.spec,
             "search_alg": self.search_alg,
             "scheduler_obj": self.scheduler_obj,
@@ -234,6 +238,7 @@ class ExperimentState:
             preexisting=list(raw.get("preexisting") or []),
             timestamp=float(raw.get("timestamp") or 0.0),
             import_paths=list(raw.get("import_paths") or []),
+            executor=str(raw.get("executor") or ""),
             path=str(path),
             **{key: raw.get(key) for key in BLOBS},
         )
@@ -364,6 +369,16 @@ def progress_in(directory: str | os.PathLike[str]) -> tuple[int, int] | None:
     if trials is None:
         return None
     return sum(entry.get("status") in ("TERMINATED", "ERROR") for entry in trials), len(trials)
+
+
+def executor_in(directory: str | os.PathLike[str]) -> str:
+    """The executor's line saved with the latest run in ``directory`` (where its trials ran), or ``""``."""
+    try:
+        raw = read_state(Path(directory) / STATE_FILE)
+    except TuneError:
+        return ""  # ``ls`` reports a damaged state on its own; this line is extra.
+    line = raw.get("executor") if raw else None
+    return line if isinstance(line, str) else ""
 
 
 def _checked_trials(path: Path) -> list[dict[str, Any]] | None:

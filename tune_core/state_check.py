@@ -75,7 +75,7 @@ def check_state(raw: dict[str, Any], path: Path) -> None:
                         f"(state version {raw.get('version')!r}, this one reads {VERSION})")
     expect(isinstance(raw.get("trials"), list), path, "`trials` must be a list of trial records",
             raw.get("trials"))
-    for key in (*BLOBS, "experiment", "trainable_name", "directory"):
+    for key in (*BLOBS, "experiment", "trainable_name", "directory", "executor"):
         expect(raw.get(key) is None or isinstance(raw[key], str), path, f"`{key}` must be a string or null",
                 raw.get(key))
     for key in ("preexisting", "import_paths"):

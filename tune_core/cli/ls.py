@@ -82,8 +82,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``tune-core ls``."""
+    from tune_core.state import executor_in
+
+    analysis = _open(args.experiment_dir, all_runs=args.all)
+    where = executor_in(analysis.experiment_dir)
+    if where:
+        print(f"tune-core: the trials ran on {where}", file=sys.stderr)
     table = list_trials(
-        _open(args.experiment_dir, all_runs=args.all),
+        analysis,
         sort=[c for item in args.sort for c in item.split(",") if c.strip()],
         desc=args.desc,
         columns=args.columns.split(",") if args.columns else None,
@@ -169,10 +175,13 @@ def _column(name: str, available: Sequence[str]) -> str:
 
 
 def _default_columns(df: pd.DataFrame) -> list[str]:
-    """Config keys that differ between trials, then the usual metrics that were reported."""
+    """Where the trials ran (the executor's ``node``, or the host when there were several), config
+    keys that differ between trials, then the usual metrics that were reported."""
     config = [c for c in df.columns if c.startswith("config/")]
     varying = [c for c in config if df[c].astype(str).nunique() > 1] or config
-    return varying + [m for m in DEFAULT_METRICS if m in df.columns]
+    where = ["node"] if "node" in df.columns else [
+        c for c in ("hostname",) if c in df.columns and df[c].dropna().astype(str).nunique() > 1]
+    return where + varying + [m for m in DEFAULT_METRICS if m in df.columns]
 
 
 def _mask(df: pd.DataFrame, condition: str, available: Sequence[str]) -> pd.Series:

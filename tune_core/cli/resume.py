@@ -29,14 +29,17 @@ def register(subparsers: Any) -> None:
         "(the current one is set aside in its turn).",
     )
     parser.add_argument("experiment_dirs", nargs="+", metavar="experiment_dir")
+    parser.add_argument("--executor", default=None,
+                        help="where the trials go on (default: local; e.g. ray, for a new cluster)")
     parser.add_argument("--executor-config", type=json.loads, default=None, help='e.g. {"num_cpus": 4}')
     parser.add_argument("-v", "--verbose", type=int, default=1, help="0 quiet, 1 status, 2 per-trial lines")
     parser.set_defaults(func=_main)
 
 
 def resume_experiments(experiment_dirs: list[str], executor_config: dict[str, Any] | None = None,
-                       verbose: int = 1) -> list[Any]:
-    """Rebuild the experiments saved in ``experiment_dirs`` and run them on with ``resume=True``.
+                       verbose: int = 1, executor: str | None = None) -> list[Any]:
+    """Rebuild the experiments saved in ``experiment_dirs`` and run them on with ``resume=True``,
+    on ``executor`` (by name; default: the default executor, whatever ran them before).
 
     Raises:
         KeyboardInterrupt: after a Ctrl-C, once the state is saved again (as ``run_experiments``).
@@ -51,7 +54,7 @@ def resume_experiments(experiment_dirs: list[str], executor_config: dict[str, An
         experiments.append(experiment)
         scheduler = scheduler or saved_scheduler
         search_alg = search_alg or saved_search
-    return run_experiments(experiments, scheduler=scheduler, search_alg=search_alg, resume=True,
+    return run_experiments(experiments, scheduler=scheduler, search_alg=search_alg, resume=True, executor=executor,
                            executor_config=executor_config, verbose=verbose, raise_on_failed_trial=False)
 
 
@@ -111,7 +114,7 @@ def _rebuild(directory: Path) -> tuple[Any, Any, Any]:
 def _main(args: argparse.Namespace) -> int:
     from tune_core.trial import ERROR
 
-    trials = resume_experiments(args.experiment_dirs, args.executor_config, args.verbose)
+    trials = resume_experiments(args.experiment_dirs, args.executor_config, args.verbose, args.executor)
     failed = [t for t in trials if t.status == ERROR]
     print(f"{len(trials) - len(failed)} of {len(trials)} trials completed"
           + (f"; {len(failed)} ended in ERROR" if failed else ""))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tune_core.checkpoints import Checkpoint
+from tune_core.errors import ExecutorLost
 from tune_core.interfaces.components import SearchAlgorithm, Searcher, TrialLogger, TrialScheduler
 from tune_core.interfaces.execution import (
     TRIAL_ENDINGS,
@@ -71,6 +72,7 @@ __all__ = [
     "DecisionPoint",
     "Executor",
     "ExecutorEvent",
+    "ExecutorLost",
     "Resources",
     "SearchAlgorithm",
     "Searcher",

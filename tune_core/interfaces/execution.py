@@ -115,7 +115,17 @@ class Executor(ABC):
 
     @abstractmethod
     def total_resources(self) -> Resources:
-        """What this executor can hand out in all (``cpu``, ``gpu``, ``custom``)."""
+        """What this executor can hand out in all (``cpu``, ``gpu``, ``custom``).
+
+        The runner asks again about once a second: a cluster that lost or gained a node returns its
+        new total (keep it cheap: a cached value, refreshed now and then).
+        """
+
+    def status_line(self) -> str:
+        """Optional: one line about where trials run (e.g. a cluster's nodes and resources), shown in
+        the status block and kept in the experiment state for ``tune-core ls``; ``""`` (the default)
+        shows nothing. Asked about once a second, like ``total_resources``: keep it cheap."""
+        return ""
 
     @abstractmethod
     def start_trial(self, launch: TrialLaunch) -> str:

@@ -136,10 +136,15 @@ def tune_loggers() -> Iterable[LoggerSpec]:
 def tune_executors() -> Iterable[ExecutorSpec]:
     """Register executors: where trials run (``executor="ray"``).
 
-    Called when an executor is looked up by name or listed.
+    Called when an executor is looked up by name or listed, and at each run that names none.
 
     Returns:
-        ``ExecutorSpec`` records; ``factory(**config)`` returns an ``Executor``.
+        ``ExecutorSpec`` records; ``factory(**config)`` returns an ``Executor``. ``default_when``
+        (optional, a function of no arguments): when the user names no executor and it returns
+        True, this executor is used instead of ``local``. The Ray executor's returns True after the
+        user's own ``ray.init()`` (it looks in ``sys.modules``, importing nothing): the seed's habit.
+        It is asked at every run that names no executor, so keep it cheap; an exception in it is a
+        ``TuneError`` naming the executor.
 
     Example:
         .. code-block:: python

@@ -203,10 +203,28 @@ def instantiate(reg: Registered[Any], /, **config: Any) -> Any:
 def build(kind: Kind, name: str | None, /, **config: Any) -> Any:
     """Build the ``kind`` registered as ``name`` (its kind's default when ``None``)."""
     default = KINDS[kind].default
+    if name is None and kind == "executor":
+        default = _executor_wanted_now() or default
     chosen = name if name is not None else default
     if chosen is None:
         raise TuneError(f"no {kind} named, and {kind}s have no default")
     return instantiate(lookup(kind, chosen), **config)
+
+
+def _executor_wanted_now() -> str | None:
+    """The executor whose ``default_when`` says it is the default now (e.g. after ``ray.init``)."""
+    for name, reg in available("executor").items():
+        when = getattr(reg.spec, "default_when", None)
+        if when is None:
+            continue
+        try:
+            wanted = when()
+        except Exception as exc:
+            raise TuneError(f"executor {name!r} ({reg.source.plugin}): its `default_when` raised "
+                            f"{type(exc).__name__}: {exc}") from exc
+        if wanted:
+            return name
+    return None
 
 
 def get_scheduler(name: str, /, **config: Any) -> TrialScheduler:

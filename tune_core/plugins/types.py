@@ -83,9 +83,15 @@ class LoggerSpec(PluginSpec):
 
 @dataclass(frozen=True, kw_only=True)
 class ExecutorSpec(PluginSpec):
-    """Where trials run: ``factory(**config)`` returns an ``Executor``."""
+    """Where trials run: ``factory(**config)`` returns an ``Executor``.
+
+    ``default_when``: when the user names no executor and this returns True, this executor is used
+    instead of ``local`` (Ray's: a Ray session is already started in this process). Asked at every
+    run: keep it cheap, and import nothing heavy (look in ``sys.modules``).
+    """
 
     factory: Callable[..., Executor]
+    default_when: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,6 +37,7 @@ from tune_core.interfaces import (
     TrialResults,
 )
 from tune_core.paths import make_dir
+from tune_core.result import set_node
 from tune_core.runtime import drivers
 from tune_core.runtime.protocol import Continue, Pause, Save, Stop, Transport
 from tune_core.runtime.session import PauseRequested, Session, TrialStopped, set_current_session
@@ -60,12 +61,18 @@ class TrialHost:
             checkpoint travels as its path. Otherwise each checkpoint is sent as bytes and removed
             here, and a trial restores from bytes into its own directory.
         tick: called by the background sender every ``LINGER_S`` (e.g. to publish live output).
+        node: the executor's name for the machine or node this host runs on (a Ray node id, say):
+            every result then carries it as ``node``, and the status block and ``tune-core ls`` show it.
+            ``None`` (the default): results name the host only (``hostname``, ``node_ip``, ``pid``).
     """
 
     def __init__(self, transport: Transport, *, shared_storage: bool = True,
-                 tick: Callable[[], None] | None = None):
+                 tick: Callable[[], None] | None = None, node: str | None = None):
         self._transport = transport
         self.shared_storage = shared_storage
+        self.node = node
+        if node is not None:
+            set_node(node)
         self._tick = tick
         self._lock = threading.Lock()
         self._buffer: list[dict[str, Any]] = []

@@ -29,7 +29,7 @@ def ray_session() -> Iterator[Any]:
     if ray.is_initialized():  # Someone else's session: not ours to shut down.
         yield ray
         return
-    ray.init(num_cpus=NUM_CPUS, include_dashboard=False, object_store_memory=200 * 1024 * 1024,
+    ray.init(address="local", num_cpus=NUM_CPUS, include_dashboard=False, object_store_memory=200 * 1024 * 1024,
              log_to_driver=False)
     try:
         yield ray

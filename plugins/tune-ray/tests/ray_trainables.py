@@ -45,7 +45,7 @@ class Accumulator(Trainable):
 
 
 class NodeCounter(Trainable):
-    """Counts iterations, reporting the Ray node it runs on; checkpoints its count as a JSON file.
+    """Counts iterations, reporting the Ray node it runs on (``ray_node``); checkpoints its count as a JSON file.
 
     ``sleep``: seconds per iteration. ``marks``: a directory where each iteration leaves an empty file
     ``<node id>-<iteration>``, so a test can tell how far the trials on a node have come. ``until``:
@@ -64,7 +64,7 @@ class NodeCounter(Trainable):
         self.count += 1
         if self.config.get("marks"):
             open(os.path.join(self.config["marks"], f"{self.node}-{self.count}"), "w").close()
-        return {"count": self.count, "node": self.node, "restored_from": self.restored_from,
+        return {"count": self.count, "ray_node": self.node, "restored_from": self.restored_from,
                 "done": self.count >= self.config.get("until", 10**9)}
 
     def _save(self, checkpoint_dir: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 SCRIPT = r'''
-import json, os, sys, threading, time
+import json, os, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 
 import psutil
@@ -78,8 +78,37 @@ try:
         lines = [json.loads(line) for line in Path(trial.logdir, "result.json").read_text().splitlines()]
         check("trial", {"status": trial.status, "failures": trial.num_failures,
                         "iterations": [r["training_iteration"] for r in lines],
-                        "nodes": sorted({r["node"] for r in lines}), "first_node": lines[0]["node"],
+                        "nodes": sorted({r["ray_node"] for r in lines}), "first_node": lines[0]["ray_node"],
+                        "node_named": all(r["node"] == r["ray_node"][:8] for r in lines),
+                        "checkpoints": sorted(p.name for p in Path(trial.logdir).glob("checkpoint_*")),
                         "restored_from": sorted({r["restored_from"] for r in lines if r["restored_from"]})})
+    state = json.loads((root / "results" / "lose" / "experiment_state.json").read_text())
+    check("state_executor", state["executor"])
+    ls = subprocess.run([sys.executable, "-m", "tune_core", "ls", str(root / "results" / "lose")],
+                        capture_output=True, text=True)
+    check("ls", {"out": ls.stdout, "err": ls.stderr})
+    check("scratch_left", sorted(str(p) for p in Path(tempfile.gettempdir(), "tune-ray").rglob("checkpoint_*")
+                                 if trials[0].experiment_id in str(p)))
+
+    # A trial whose only fitting node goes away ends in ERROR, saying so, instead of waiting forever.
+    solo = cluster.add_node(**node_args(1, "solo"))
+    cluster.wait_for_nodes()
+
+    def remove_solo():
+        while not any(p.name.startswith(solo.node_id + "-") and int(p.name.rsplit("-", 1)[1]) >= 3
+                      for p in marks.iterdir()):
+            time.sleep(0.05)
+        cluster.remove_node(solo, allow_graceful=False)
+
+    threading.Thread(target=remove_solo, daemon=True).start()
+    began = time.monotonic()
+    [alone] = tune_core.run_experiments(
+        {"alone": {"run": ray_trainables.NodeCounter, "local_dir": str(root / "results"),
+                   "resources": {"cpu": 1, "solo": 1}, "max_failures": 3,
+                   "config": {"sleep": 0.1, "marks": str(marks)}, "stop": {"training_iteration": 200}}},
+        executor="ray", executor_config={"address": cluster.address}, verbose=0, raise_on_failed_trial=False)
+    check("alone", {"status": alone.status, "run_s": round(time.monotonic() - began, 1),
+                    "error": Path(alone.error_file).read_text()[-400:] if alone.error_file else None})
 
     # An idle actor whose node is lost is not given the next trial (or it costs that trial a failure).
     spare = cluster.add_node(**node_args(1, "spare"))
@@ -88,7 +117,7 @@ try:
     try:
         driver = ExecutorDriver(executor, root / "direct")
         first = driver.run(driver.launch(ray_trainables.NodeCounter, {"until": 2}))
-        where = first.results[-1]["node"]
+        where = first.results[-1]["ray_node"]
         cluster.remove_node({small.node_id: small, spare.node_id: spare}[where], allow_graceful=False)
         # Lost while its actor idles: the GCS knows (the executor is not told), its workers are gone.
         deadline = time.monotonic() + 30
@@ -96,7 +125,7 @@ try:
             time.sleep(0.1)
         time.sleep(1.0)
         second = driver.run(driver.launch(ray_trainables.NodeCounter, {"until": 2}))
-        check("after_idle_loss", {"ending": type(second.ending).__name__, "moved": second.results[-1]["node"] != where
+        check("after_idle_loss", {"ending": type(second.ending).__name__, "moved": second.results[-1]["ray_node"] != where
                                   if second.results else None,
                                   "error": getattr(second.ending, "error", "")[-300:]})
     finally:
@@ -137,6 +166,19 @@ def test_trials_spread_over_nodes_and_survive_the_loss_of_one(tmp_path: Path) ->
     assert all(t["iterations"] == list(range(1, 13)) for t in trials), why
     moved = [t for t in trials if t["failures"]]
     assert moved and all(t["restored_from"] and len(t["nodes"]) == 2 for t in moved), why
+
+    # Results name the node (``node``); every checkpoint came back to the driver's storage (the trials
+    # ran on other nodes than the driver's, so as bytes) and none is left on the nodes.
+    assert all(t["node_named"] and t["checkpoints"] for t in trials), why
+    assert found["scratch_left"] == [], why
+    # The status line of the cluster, kept in the state, saw the lost node; ``tune-core ls`` shows it
+    # and a node column.
+    assert "Ray cluster" in found["state_executor"] and "1 node lost" in found["state_executor"], why
+    assert found["ls"]["out"].split()[2] == "node" and "Ray cluster" in found["ls"]["err"], why
+    # The trial whose only fitting node went away: ERROR, saying so, soon.
+    alone = found["alone"]
+    assert alone["status"] == "ERROR" and alone["run_s"] < 30, why
+    assert "can no longer run" in alone["error"] or "went away" in alone["error"], why
 
     # An idle actor lost with its node does not take (and fail) the next trial.
     assert found["after_idle_loss"]["ending"] == "TrialFinished" and found["after_idle_loss"]["moved"], why

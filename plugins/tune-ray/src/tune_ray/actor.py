@@ -11,18 +11,23 @@ command for another serial is kept (an early one, whose ``start`` has not run ye
 not keep call order) or dropped (a late one, for a run that already ended). For the same reason the
 driver numbers each run's commands, and the host gets them in that order (a ``Continue`` must not
 overtake the ``Save`` sent before it).
+
+An actor on a node that does not share the driver's disk runs each trial in a directory of its own
+under this node's temporary directory, and its host sends checkpoints back as bytes.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import tempfile
 import threading
 import traceback
 from typing import Any
 
 from tune_core.interfaces import TrialFailed, TrialLaunch
 from tune_core.runtime import Transport, TrialHost, set_pin_resolver, unship
+from tune_ray.cluster import short_node
 
 __all__ = ["TrialActor"]
 
@@ -46,9 +51,18 @@ class _ActorTransport(Transport):
 
 
 class TrialActor:
-    """Wrapped with ``ray.remote`` by the executor; one per trial slot, reused across trials."""
+    """Wrapped with ``ray.remote`` by the executor; one per trial slot, reused across trials.
 
-    def __init__(self) -> None:
+    Args:
+        driver_node: the Ray node id of the driver ("" for a driver on no node: Ray Client).
+        shared_storage: the executor's ``shared_storage`` (``None``: shared on the driver's node only).
+    """
+
+    def __init__(self, driver_node: str = "", shared_storage: bool | None = None) -> None:
+        import ray
+
+        self._node = ray.get_runtime_context().get_node_id()
+        self._shared = shared_storage if shared_storage is not None else self._node == driver_node
         self._lock = threading.Condition()
         self._events: list[tuple[int, Any]] = []
         self._serial = 0  # The run the actor runs now (or ran last).
@@ -60,16 +74,10 @@ class TrialActor:
         self._starts: queue.SimpleQueue[tuple[int, TrialLaunch, str, bytes | None, dict[str, Any]]] = (
             queue.SimpleQueue())
         set_pin_resolver(self._resolve_pin)
-        self._host = TrialHost(_ActorTransport(self))
+        self._host = TrialHost(_ActorTransport(self), shared_storage=self._shared, node=short_node(self._node))
         threading.Thread(target=self._serve, name="tune-ray-trials", daemon=True).start()
 
     # --- called by the driver ----------------------------------------------------------------
-    def ready(self) -> str:
-        """Where the actor runs (``host pid=N``); the first call also tells the actor is up."""
-        import socket
-
-        return f"{socket.gethostname()} pid={os.getpid()}"
-
     def start(self, serial: int, launch: TrialLaunch, key: str, blob: bytes | None, pins: dict[str, Any]) -> None:
         self._starts.put((serial, launch, key, blob, pins))
 
@@ -89,13 +97,14 @@ class TrialActor:
             self._commands.put(waiting.pop(self._next))
             self._next += 1
 
-    def drain(self, wait_s: float) -> list[tuple[int, Any]]:
-        """Everything buffered since the last call, waiting up to ``wait_s`` for the first event."""
+    def drain(self, wait_s: float) -> tuple[str, list[tuple[int, Any]]]:
+        """This actor's node, and everything buffered since the last call (waiting up to ``wait_s``
+        for the first event)."""
         with self._lock:
             if not self._events:
                 self._lock.wait(wait_s)
             events, self._events = self._events, []
-        return events
+        return self._node, events
 
     # --- the trial's side --------------------------------------------------------------------
     def _push(self, messages: tuple[Any, ...]) -> None:
@@ -137,8 +146,12 @@ class TrialActor:
     def _run(self, launch: TrialLaunch, trainable: Any) -> None:
         before = {key: os.environ.get(key) for key in launch.env}
         os.environ.update(launch.env)
+        workdir = None
+        if not self._shared:  # The driver's directory is not on this node: one of the trial's own here.
+            workdir = os.path.join(tempfile.gettempdir(), "tune-ray", launch.experiment_id or "experiment",
+                                   os.path.basename(launch.logdir.rstrip("/")))
         try:
-            self._host.run(launch, trainable)
+            self._host.run(launch, trainable, workdir=workdir)
         except BaseException:  # The host reports the trial's own errors; this is anything else.
             self._push((TrialFailed(launch.trial_id, "the Ray actor failed running the trial:\n"
                                     + traceback.format_exc()),))

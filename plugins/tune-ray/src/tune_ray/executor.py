@@ -6,35 +6,44 @@ The driver keeps one ``drain`` call in flight per busy actor and ``ray.wait``s o
 ``poll``; each returns a batch of events tagged with the run's serial, so a stopped run's late events
 are told apart from a new run of the same trial on the same actor.
 
-Trials share the driver's disk here (a local Ray, or a cluster on a shared file system): they write
-into ``launch.logdir`` and checkpoints travel as paths.
+Storage: a trial on the driver's node (every trial of a local Ray) writes into ``launch.logdir`` and
+its checkpoints travel as paths. A trial on another node writes into a directory of its own there,
+and each checkpoint comes back to the driver as bytes through Ray's object store (a restore goes the
+other way), so losing a node loses no checkpoint; ``shared_storage=True`` says every node sees the
+driver's ``local_dir`` (a shared file system), and checkpoints travel as paths again.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import socket
+import sys
 import time
 from typing import Any
 
 from tune_core import TuneError
 from tune_core.interfaces import (
     TRIAL_ENDINGS,
+    Checkpoint,
     DecisionPoint,
     Executor,
     ExecutorEvent,
+    ExecutorLost,
     Resources,
     TrialFailed,
     TrialLaunch,
 )
-from tune_core.runtime import Continue, Pause, Save, Stop, pinned_objects, ship
+from tune_core.runtime import Continue, Pause, Save, Stop, pack_checkpoint, pinned_objects, ship
+from tune_ray.cluster import ClusterView, Shape, describe
 
 __all__ = ["RayExecutor"]
 
 _NEEDS_RAY = "tune-ray needs ray: pip install 'ray>=2.9'"
 #: How long one ``drain`` call waits for events on the actor before returning empty.
 _DRAIN_WAIT_S = 1.0
-_Shape = tuple[float, float, tuple[tuple[str, float], ...]]
+#: How long an actor may wait to be placed before the driver asks whether any node still fits it.
+_PLACEMENT_PATIENCE_S = 2.0
 
 
 def _import_ray() -> Any:
@@ -45,28 +54,23 @@ def _import_ray() -> Any:
     return ray
 
 
-def _shape(resources: Resources) -> _Shape:
+def _shape(resources: Resources) -> Shape:
     """What an actor reserves for a trial: CPUs, GPUs (fractions allowed) and custom resources."""
     return (resources.cpu + resources.extra_cpu, resources.gpu + resources.extra_gpu,
             tuple(sorted((k, float(v)) for k, v in resources.custom.items() if v)))
 
 
-def _describe(shape: _Shape) -> str:
-    cpu, gpu, custom = shape
-    parts = [f"{cpu:g} CPU"] + ([f"{gpu:g} GPU"] if gpu else []) + [f"{v:g} {k}" for k, v in custom]
-    return ", ".join(parts)
-
-
 class _Actor:
     """The driver's handle on one actor, and the ``drain`` call in flight to it."""
 
-    __slots__ = ("born", "drain", "handle", "keys", "pins", "shape", "up")
+    __slots__ = ("born", "drain", "handle", "keys", "node", "pins", "shape", "up")
 
-    def __init__(self, handle: Any, shape: _Shape) -> None:
+    def __init__(self, handle: Any, shape: Shape) -> None:
         self.handle = handle
         self.shape = shape
         self.born = time.monotonic()
         self.up = False  # Whether a drain call came back: the actor was placed and runs.
+        self.node: str | None = None  # The Ray node id it runs on, once a drain call said.
         self.drain: Any = None  # The ObjectRef of the drain call in flight, if any.
         self.keys: set[str] = set()  # Trainables the actor holds.
         self.pins: set[str] = set()  # Pinned objects the actor knows.
@@ -95,7 +99,8 @@ class RayExecutor(Executor):
     Args:
         address: a running cluster (``"host:port"``, ``"ray://host:port"``), ``"auto"`` (the cluster
             this machine belongs to), or ``None``: use the Ray session already started in this process
-            (``ray.init`` called by the user), else start a local Ray and shut it down at the end.
+            (``ray.init`` called by the user), else the cluster ``RAY_ADDRESS`` names, else start a
+            local Ray and shut it down at the end.
         num_cpus, num_gpus: the local Ray's size when this executor starts one (default: the machine).
         resources: custom resources of the local Ray it starts.
         object_store_memory: bytes of the local Ray's object store (default: Ray's choice).
@@ -103,14 +108,27 @@ class RayExecutor(Executor):
         max_idle_actors: idle actors kept for reuse by the next trial of the same resources.
         stop_grace_s: how long a stopped trial may take to end before its actor is killed.
         connect_timeout_s: how long to wait for ``address`` to answer.
+        shared_storage: ``True``: every node sees the driver's ``local_dir`` (a shared file system);
+            ``False``: no node does, not even the driver's; ``None``: only the driver's node does.
+            Trials that do not share it send each checkpoint back as bytes through Ray's object store.
+        autoscaling: ``True``: the cluster adds nodes on demand, so a trial that no node fits waits
+            for one instead of failing; a dict such as ``{"CPU": 64, "GPU": 8}``: the same, and the
+            most it can grow to (the runner counts that as the total); ``None``: autoscaling when this
+            is the head node of a cluster the Ray cluster launcher manages.
     """
 
     def __init__(self, address: str | None = None, num_cpus: float | None = None, num_gpus: float | None = None,
                  resources: dict[str, float] | None = None, object_store_memory: int | None = None,
                  init_kwargs: dict[str, Any] | None = None, max_idle_actors: int = 8,
-                 stop_grace_s: float = 10.0, connect_timeout_s: float = 10.0) -> None:
+                 stop_grace_s: float = 10.0, connect_timeout_s: float = 10.0,
+                 shared_storage: bool | None = None, autoscaling: bool | dict[str, float] | None = None) -> None:
         ray = self._ray = _import_ray()
+        address = address or os.environ.get("RAY_ADDRESS") or None
         self._stop_grace_s = stop_grace_s
+        self._shared_storage = shared_storage
+        self._early: list[ExecutorEvent] = []  # Failures known at start, reported by the next poll.
+        self._lost = False  # The cluster went away: nothing is left to wait for or to stop.
+        self._told_waiting: set[Shape] = set()
         self._max_idle = max_idle_actors
         self._started_ray = False
         self._serials = itertools.count(1)
@@ -123,6 +141,8 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, **(init_kwargs or {})}
             if address is None:
+                # A Ray of its own, even where ``ray start`` left a cluster's address on this machine.
+                kwargs["address"] = "local"
                 kwargs.update({k: v for k, v in (("num_cpus", num_cpus), ("num_gpus", num_gpus),
                                                  ("resources", resources),
                                                  ("object_store_memory", object_store_memory)) if v is not None})
@@ -136,34 +156,50 @@ class RayExecutor(Executor):
                 where = f"at {address!r}" if address else "locally"
                 raise TuneError(f"ray executor: could not start or reach Ray {where}: {error}") from error
             self._started_ray = True
-        self._total = self._cluster_resources()
+        where = address or ("local Ray" if self._started_ray else "the Ray session of this process")
+        self._cluster = ClusterView(ray, autoscaling, where)
+        try:
+            self._driver_node = ray.get_runtime_context().get_node_id()
+        except Exception:  # A Ray Client driver is on no node of the cluster.
+            self._driver_node = ""
 
     # --- capacity ----------------------------------------------------------------------------
-    def _cluster_resources(self) -> Resources:
-        total = self._ray.cluster_resources()
-        custom = {name: float(amount) for name, amount in total.items()
-                  if name not in ("CPU", "GPU", "memory", "object_store_memory")
-                  and not name.startswith(("node:", "accelerator_type:"))}
-        return Resources(cpu=float(total.get("CPU", 0)), gpu=float(total.get("GPU", 0)), custom=custom)
-
     def total_resources(self) -> Resources:
-        return self._total
+        return self._cluster.total()
 
-    def _check_placeable(self, shape: _Shape) -> None:
-        """A clear error when no alive node could ever hold an actor of this shape."""
-        cpu, gpu, custom = shape
-        wanted = {"CPU": cpu, "GPU": gpu, **dict(custom)}
-        wanted = {name: amount for name, amount in wanted.items() if amount > 0}
-        nodes = [node.get("Resources", {}) for node in self._ray.nodes() if node.get("Alive")]
-        if any(all(node.get(name, 0) >= amount for name, amount in wanted.items()) for node in nodes):
-            return
-        missing = sorted({name for node in nodes for name, amount in wanted.items() if node.get(name, 0) < amount})
-        largest = "; ".join(", ".join(f"{node.get(n, 0):g} {n}" for n in missing) for node in nodes) or "no nodes"
-        raise TuneError(f"ray executor: no node of the Ray cluster can hold a trial asking for {_describe(shape)} "
-                        f"(missing {', '.join(missing)}; the nodes have: {largest})")
+    def status_line(self) -> str:
+        return self._cluster.status_line()
+
+    def _placeable(self, trial_id: str, shape: Shape) -> bool:
+        """Whether to create an actor of this shape now. No: a ``TuneError`` when no node the run has
+        seen could ever hold it (bad input), or the trial fails when the nodes that could are gone."""
+        cluster = self._cluster
+        cluster.refresh()
+        if cluster.fits_now(shape):
+            return True
+        if cluster.autoscaling:
+            if shape not in self._told_waiting:
+                self._told_waiting.add(shape)
+                print(f"tune-core: ray executor: waiting for the cluster to add a node that can hold a trial "
+                      f"asking for {describe(shape)}", file=sys.stderr)
+            return True
+        reason, lost = cluster.why_not(shape)
+        if not lost:
+            raise TuneError(f"ray executor: {reason}")
+        self._early.append(TrialFailed(trial_id, f"ray executor: {reason}"))
+        return False
+
+    def _shares_disk(self, actor: _Actor) -> bool:
+        """Whether a trial on this actor reads and writes the driver's ``local_dir`` itself."""
+        if self._shared_storage is not None:
+            return self._shared_storage
+        if actor.node is not None:
+            return actor.node == self._driver_node
+        alive = self._cluster.alive  # Not placed yet: only a one-node cluster is sure.
+        return len(alive) == 1 and self._driver_node in alive
 
     # --- starting ----------------------------------------------------------------------------
-    def _new_actor(self, shape: _Shape) -> _Actor:
+    def _new_actor(self, shape: Shape) -> _Actor:
         ray = self._ray
         if self._actor_class is None:
             from tune_ray.actor import TrialActor
@@ -177,9 +213,10 @@ class RayExecutor(Executor):
         options: dict[str, Any] = {"num_cpus": cpu, "num_gpus": gpu}
         if custom:
             options["resources"] = dict(custom)
-        return _Actor(self._actor_class.options(**options).remote(), shape)
+        handle = self._actor_class.options(**options).remote(self._driver_node, self._shared_storage)
+        return _Actor(handle, shape)
 
-    def _actor_for(self, shape: _Shape) -> tuple[_Actor, bool]:
+    def _actor_for(self, shape: Shape) -> tuple[_Actor, bool]:
         """An idle actor of this shape; else one whose stopped run is winding down (the new run
         starts there when it has ended: the runner already counts its resources as free); else a new one.
         Also whether the actor is an old one (``True``) or new."""
@@ -191,16 +228,18 @@ class RayExecutor(Executor):
         for run in self._runs.values():
             if run.stopping and run.actor.shape == shape and run.actor not in busy:
                 return run.actor, True
-        self._check_placeable(shape)
         return self._new_actor(shape), False
 
     def start_trial(self, launch: TrialLaunch) -> str:
+        shape = _shape(launch.resources)
+        if not any(a.shape == shape for a in self._idle) and not self._placeable(launch.trial_id, shape):
+            return "ray (no node left for it)"
         key = f"{launch.trainable_name}#{id(launch.trainable)}"
         ref = self._trainables.get(key)
         if ref is None:  # by value where cloudpickle would, its file names kept for tracebacks
             ref = self._trainables[key] = self._ray.put(ship(launch.trainable))
         shipped = TrialLaunch(**{**vars(launch), "trainable": None})
-        actor, reused = self._actor_for(_shape(launch.resources))
+        actor, reused = self._actor_for(shape)
         run = _Run(launch.trial_id, next(self._serials), actor, (shipped, key, ref), reused=reused)
         self._send_start(run)
         self._current[launch.trial_id] = run
@@ -210,6 +249,12 @@ class RayExecutor(Executor):
     def _send_start(self, run: _Run) -> None:
         actor = run.actor
         shipped, key, ref = run.start
+        restore = shipped.restore
+        if restore is not None and restore.path is not None and not self._shares_disk(actor):
+            # The trial cannot read the driver's disk: the checkpoint goes as bytes (the object store
+            # carries an argument this large).
+            restore = Checkpoint(restore.iteration, data=pack_checkpoint(restore.path))
+            shipped = TrialLaunch(**{**vars(shipped), "restore": restore})
         blob = None
         if key not in actor.keys:
             blob = ref  # A top-level ObjectRef argument reaches the actor as its value.
@@ -246,6 +291,7 @@ class RayExecutor(Executor):
         return self._command(trial_id, Save(trial_id))
 
     def stop_trial(self, trial_id: str) -> None:
+        self._early = [event for event in self._early if event.trial_id != trial_id]
         run = self._current.pop(trial_id, None)
         if run is None:
             return
@@ -257,8 +303,10 @@ class RayExecutor(Executor):
     # --- events ------------------------------------------------------------------------------
     def poll(self, timeout: float) -> list[ExecutorEvent]:
         ray = self._ray
-        events: list[ExecutorEvent] = []
+        events, self._early = self._early, []
         by_ref = {run.actor.drain: run.actor for run in self._runs.values() if run.actor.drain is not None}
+        if events:
+            timeout = 0.0
         if not by_ref:
             time.sleep(min(max(timeout, 0.0), 0.05))
             return events
@@ -270,7 +318,7 @@ class RayExecutor(Executor):
             actor = by_ref[ref]
             actor.drain = None
             try:
-                batch = ray.get(ref)
+                actor.node, batch = ray.get(ref)
             except ray.exceptions.RayError as error:
                 self._actor_died(actor, error, events)
                 continue
@@ -311,6 +359,11 @@ class RayExecutor(Executor):
         """A drain call failed: the actor died (its process, or its node, is gone) or Ray cannot reach
         it. Its runs end; the current one fails, unless the actor was an old one that died before the
         run began (idle, maybe with its node): that run starts again on a new actor."""
+        why = self._cluster.gone(self._driver_node)
+        if why is not None:
+            self._lost = True
+            raise ExecutorLost(f"ray executor: the Ray cluster ({self._cluster.where}) went away: {why}; "
+                               f"the actor running a trial died with: {str(error).splitlines()[0][:300]}")
         # "Unavailable" may be a network fault that passes: kill it, so the trial never runs twice.
         self._kill(actor)
         # Idle actors may have been on the same lost node (and Ray tells nothing of idle ones): let them go.
@@ -353,6 +406,27 @@ class RayExecutor(Executor):
             for actor in self._idle:
                 self._kill(actor)
             self._idle.clear()
+        self._fail_unplaceable(now, events)
+
+    def _fail_unplaceable(self, now: float, events: list[ExecutorEvent]) -> None:
+        """An actor still waiting for a place that no alive node can give (its node went away while it
+        waited): its trial fails, naming what it asks for, instead of waiting forever."""
+        cluster = self._cluster
+        if cluster.autoscaling:
+            return
+        waiting = [r for r in self._runs.values() if not r.actor.up and now - r.actor.born > _PLACEMENT_PATIENCE_S]
+        if not waiting:
+            return
+        cluster.refresh()
+        for run in waiting:
+            if run.serial not in self._runs or cluster.fits_now(run.actor.shape):
+                continue
+            reason, _ = cluster.why_not(run.actor.shape)
+            self._kill(run.actor)
+            for other in [r for r in self._runs.values() if r.actor is run.actor]:
+                self._end(other, reuse=False)
+                if not other.stopping:
+                    events.append(TrialFailed(other.trial_id, f"ray executor: {reason}"))
 
     # --- the end -----------------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -360,8 +434,11 @@ class RayExecutor(Executor):
         for trial_id in list(self._current):
             self.stop_trial(trial_id)
         deadline = time.monotonic() + min(self._stop_grace_s, 5.0)
-        while self._runs and time.monotonic() < deadline:
-            self.poll(0.1)
+        while self._runs and not self._lost and time.monotonic() < deadline:
+            try:
+                self.poll(0.1)
+            except ExecutorLost:
+                break
         for run in list(self._runs.values()):
             self._end(run, reuse=False)
             self._kill(run.actor)
