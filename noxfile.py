@@ -1,8 +1,9 @@
 """Nox sessions for tune-core: what CI runs (``python3 -m nox``) and what a developer runs by name.
 
 CI runs the default set: ``tests``, ``plugins``, ``ray``, ``examples``, ``lint``. ``demo`` is the main job (a
-real tuning run of a PyTorch model) and ``benchmarks`` measures orchestration overhead; both run only
-when named (``python3 -m nox -s demo``). Every session forwards ``session.posargs``, e.g.
+real tuning run of a PyTorch model), ``benchmarks`` measures orchestration overhead and ``benchmarks-ray``
+the Ray executor's beside Ray Tune's; they run only when named (``python3 -m nox -s demo``). Every
+session forwards ``session.posargs``, e.g.
 ``python3 -m nox -s tests -- -k spec -x``. ``compat`` runs the tests on each supported Python; with pyenv,
 expose them first: ``PYENV_VERSION=3.11.7:3.10.13:3.12.1 python3 -m nox -s compat``.
 """
@@ -132,7 +133,8 @@ def plugins(session: nox.Session, plugin: str) -> None:
 def ray(session: nox.Session) -> None:
     """The Ray executor plugin (installs ray) against a real local Ray that its tests start and stop."""
     _install_core(session, "dev")
-    session.install("-e", f"plugins/tune-ray{_plugin_extras('tune-ray')}")
+    peers = [arg for peer in _plugin_test_peers("tune-ray") for arg in ("-e", f"plugins/{peer}")]
+    session.install("-e", f"plugins/tune-ray{_plugin_extras('tune-ray')}", *peers)
     session.run("pytest", "plugins/tune-ray/tests", *session.posargs,
                 env={**STRICT_ENV, "RAY_USAGE_STATS_ENABLED": "0"})
 
@@ -175,6 +177,24 @@ def benchmarks(session: nox.Session) -> None:
     script, *args = session.posargs if session.posargs[:1] and session.posargs[0].endswith(".py") else (
         "run.py", *session.posargs)
     session.run("python", f"benchmarks/{script}", *args)
+
+
+#: The Ray Tune release the Ray executor is compared with (BENCHMARKS.md, "Orchestration overhead").
+RAY_TUNE = "ray[tune]==2.60.*"
+
+
+@nox.session(name="benchmarks-ray", python=PYTHON, default=False)
+def benchmarks_ray(session: nox.Session) -> None:
+    """W1-W4 and peak memory of the Ray executor (tune-ray) beside Ray Tune itself on the same local Ray,
+    with tune-core's local executor and the floor for reference; arguments go to ``run.py`` (defaults:
+    every system, ``--w2-trials 200`` for Ray Tune, e.g. ``-- --only W1,W2 --repeat 1``)."""
+    session.install(".", "./plugins/tune-ray", RAY_TUNE)
+    args = list(session.posargs)
+    if not any(arg.startswith("--systems") for arg in args):
+        args = ["--systems", "floor,tune-core,tune-ray,ray-tune,ray-tune-reuse", *args]
+    if not any(arg.startswith("--w2-trials") for arg in args):
+        args += ["--w2-trials", "200"]  # Ray Tune's W2 runs at about 1 trial/s: 500 would take 8-12 minutes
+    session.run("python", "benchmarks/run.py", *args, env={"RAY_USAGE_STATS_ENABLED": "0"})
 
 
 @nox.session(python=PYTHONS, default=False)

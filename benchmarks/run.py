@@ -7,6 +7,11 @@ target. Usage::
     python benchmarks/run.py [--only W1,W2,W3,W4,MEM] [--repeat 3] [--json out.json]
                              [--systems floor,tune-core] [--check]
 
+With ``--systems ...,tune-ray,ray-tune[,ray-tune-reuse]`` (ray and ``ray[tune]`` installed) a second
+table puts tune-core's Ray executor beside Ray Tune on the same local Ray, every figure with its ratio
+to Ray Tune's from the same run; ``ray-tune-reuse`` is Ray Tune with ``reuse_actors=True``, W2 only.
+Ray Tune's W2 may run fewer trials (``--w2-trials``): its trials/s takes minutes to measure at 500.
+
 MEM is the peak memory of the whole process tree during W1, in separate runs (sampling costs CPU, so
 it never overlaps a throughput figure). The figure is the tree's summed PSS (proportional set size:
 each shared page is split among the processes that map it, so forked workers are not counted twice),
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import compileall
+import importlib.metadata
 import json
 import os
 import platform
@@ -37,8 +43,40 @@ sys.path.insert(0, str(HERE))
 
 from workloads import W4_IDEAL_S, WORKLOADS  # noqa: E402 (needs the path above)
 
-SYSTEMS = {"floor": HERE / "floor.py", "tune-core": HERE / "tune_child.py"}
 MB = 1e6
+
+
+@dataclass(frozen=True)
+class System:
+    """The child script that runs one system, its extra arguments, and the figures it takes part in."""
+
+    script: str
+    args: tuple[str, ...] = ()
+    figures: frozenset[str] | None = None  # None: all of them
+    ray_tune: bool = False  # Ray Tune itself: ``--w2-trials`` applies
+
+    def trials(self, workload: str, w2_trials: int | None) -> int:
+        """How many trials this system runs of ``workload``: Ray Tune's W2 may run fewer."""
+        if self.ray_tune and workload == "W2" and w2_trials:
+            return w2_trials
+        return WORKLOADS[workload].trials
+
+    def command(self, workload: str, out_dir: Path, w2_trials: int | None) -> list[str]:
+        trials = self.trials(workload, w2_trials)
+        fewer = ("--trials", str(trials)) if trials != WORKLOADS[workload].trials else ()
+        return [sys.executable, str(HERE / self.script), workload, str(out_dir), *self.args, *fewer]
+
+
+SYSTEMS = {
+    "floor": System("floor.py"),
+    "tune-core": System("tune_child.py"),
+    "tune-ray": System("tune_child.py", ("ray",)),
+    "ray-tune": System("ray_tune_child.py", ray_tune=True),
+    "ray-tune-reuse": System("ray_tune_child.py", ("--reuse-actors",), frozenset({"W2"}), ray_tune=True),
+}
+#: The systems that need ray, and the second table's columns (tune-ray beside Ray Tune) in order.
+RAY_SYSTEMS = ("tune-ray", "ray-tune", "ray-tune-reuse")
+RAY_COLUMNS = (*RAY_SYSTEMS, "tune-core", "floor")
 
 
 @dataclass(frozen=True)
@@ -58,7 +96,7 @@ class Figure:
 FIGURES = {
     "W1": Figure("W1", "results/s (run)", "W1", lambda r: 10_000 / r["run_s"], ">= 40% of floor",
                  lambda t, f: t >= 0.4 * f),
-    "W2": Figure("W2", "trials/s (run)", "W2", lambda r: 500 / r["run_s"], ">= 1,000",
+    "W2": Figure("W2", "trials/s (run)", "W2", lambda r: r["results"] / r["run_s"], ">= 1,000",
                  lambda t, f: t >= 1000),
     "W3": Figure("W3", "process s", "W3", lambda r: r["process_s"], "< 0.6 s",
                  lambda t, f: t < 0.6, higher_is_better=False, fmt="{:.3f}"),
@@ -159,10 +197,12 @@ def _delete_outputs() -> None:
     for path in _TO_DELETE:
         shutil.rmtree(path, ignore_errors=True)
 
-def run_once(system: str, workload: str, sample_memory: float | None, base: Path | None = None) -> dict[str, Any]:
+def run_once(system: str, workload: str, sample_memory: float | None, base: Path | None = None,
+             w2_trials: int | None = None) -> dict[str, Any]:
     """Start ``system``'s script for ``workload`` in a fresh interpreter; return its figures.
 
     ``process_s`` is wall time from just before the interpreter starts to just after it exits.
+    ``w2_trials``: W2's trial count for Ray Tune's systems, when not the workload's.
     """
     out_dir = Path(tempfile.mkdtemp(prefix=f"tune-bench-{workload}-", dir=base))
     peak = {"peak_pss": 0, "peak_rss": 0, "peak_uss": 0, "max_procs": 0, "samples": 0}
@@ -173,7 +213,7 @@ def run_once(system: str, workload: str, sample_memory: float | None, base: Path
         try:
             started = time.perf_counter()
             proc = subprocess.Popen(
-                [sys.executable, str(SYSTEMS[system]), workload, str(out_dir)],
+                SYSTEMS[system].command(workload, out_dir, w2_trials),
                 stdout=stdout, stderr=stderr, cwd=HERE.parent, env=env,
             )
             if sample_memory:
@@ -198,7 +238,7 @@ def run_once(system: str, workload: str, sample_memory: float | None, base: Path
         tail = "\n".join((err or out).strip().splitlines()[-6:])
         raise RuntimeError(f"{system} {workload} exited {code}:\n{tail}")
     result = _last_json(out)
-    expected = WORKLOADS[workload].total_results
+    expected = WORKLOADS[workload].results * SYSTEMS[system].trials(workload, w2_trials)
     if result.get("results") != expected:
         raise RuntimeError(f"{system} {workload}: {result.get('results')} results logged, expected {expected}")
     result["process_s"] = process_s
@@ -220,7 +260,8 @@ def _last_json(text: str) -> dict[str, Any]:
 
 # --- the run and its report ----------------------------------------------------------------------
 def measure(
-    only: list[str], systems: list[str], repeat: int, interval: float, base: Path | None = None
+    only: list[str], systems: list[str], repeat: int, interval: float, base: Path | None = None,
+    w2_trials: int | None = None,
 ) -> dict[str, dict[str, Samples]]:
     """Run each figure ``repeat`` times per system, alternating systems; collect runs and errors."""
     table: dict[str, dict[str, Samples]] = {fid: {s: Samples() for s in systems} for fid in only}
@@ -229,10 +270,12 @@ def measure(
         for attempt in range(repeat):
             for system in systems:
                 samples = table[fid][system]
-                if samples.errors:  # a system that failed once is not retried
+                takes_part = SYSTEMS[system].figures is None or fid in SYSTEMS[system].figures
+                if samples.errors or not takes_part:  # a system that failed once is not retried
                     continue
                 try:
-                    run = run_once(system, figure.workload, interval if fid == "MEM" else None, base)
+                    run = run_once(system, figure.workload, interval if fid == "MEM" else None, base,
+                                   w2_trials)
                 except RuntimeError as exc:
                     samples.errors.append(str(exc))
                     print(f"  {fid} {system}: FAILED\n    " + str(exc).replace("\n", "\n    "), flush=True)
@@ -277,6 +320,61 @@ def report(table: dict[str, dict[str, Samples]]) -> tuple[str, list[dict[str, An
     return "\n".join(lines), rows, all_met
 
 
+#: tune-ray's targets (BENCHMARKS.md): ten times Ray Tune's figure on W1 and W2, at least its figure on
+#: the others (for W3 and MEM, where lower is better: at most its figure).
+RAY_TARGETS = {"W1": 10.0, "W2": 10.0, "W3": 1.0, "W4": 1.0, "MEM": 1.0}
+
+
+def _median(samples: Samples | None) -> float | None:
+    return statistics.median(r["figure"] for r in samples.runs) if samples and samples.runs else None
+
+
+def _ray_target(figure: Figure) -> tuple[str, Callable[[float, float], bool]]:
+    """tune-ray's target for ``figure`` as text, and the test of (tune-ray, Ray Tune) medians."""
+    factor = RAY_TARGETS[figure.id]
+    if not figure.higher_is_better:
+        return "<= Ray Tune", lambda mine, theirs: mine <= theirs
+    text = f">= {factor:g}x Ray Tune" if factor != 1 else ">= Ray Tune"
+    return text, lambda mine, theirs: mine >= factor * theirs
+
+
+def _ratio_cell(figure: Figure, value: float | None, samples: Samples | None, reference: float | None,
+                *, show_ratio: bool = True) -> str:
+    """A median with its ratio to Ray Tune's, e.g. ``21,693 (120x)``; figures under 10 (Ray Tune's W2
+    trials/s) with two decimals."""
+    if value is None:
+        return _cell(figure, value, samples)
+    text = f"{value:.2f}" if figure.fmt == "{:,.0f}" and value < 10 else figure.fmt.format(value)
+    if not show_ratio or not reference:
+        return text
+    ratio = value / reference
+    return f"{text} ({ratio:,.0f}x)" if ratio >= 10 else f"{text} ({ratio:.2f}x)"
+
+
+def ray_report(table: dict[str, dict[str, Samples]]) -> tuple[str, list[dict[str, Any]], bool]:
+    """The Ray table: each system beside Ray Tune (its default), and whether tune-ray met its targets."""
+    columns = [c for c in RAY_COLUMNS if any(c in by_system for by_system in table.values())]
+    header = f"{'id':<4} {'figure':<24} " + " ".join(f"{c:>22}" for c in columns) + f"  {'tune-ray target':<18} met"
+    lines = [header, "-" * len(header)]
+    rows: list[dict[str, Any]] = []
+    all_met = True
+    for fid, by_system in table.items():
+        figure = FIGURES[fid]
+        medians = {c: _median(by_system.get(c)) for c in columns}
+        reference = medians.get("ray-tune")
+        target, test = _ray_target(figure)
+        mine = medians.get("tune-ray")
+        met = test(mine, reference) if mine is not None and reference else None
+        all_met &= met is not False and not ("tune-ray" in by_system and mine is None)
+        cells = " ".join(f"{_ratio_cell(figure, medians[c], by_system.get(c), reference, show_ratio=c != 'ray-tune'):>22}"
+                         for c in columns)
+        met_text = "-" if met is None else ("yes" if met else "NO")
+        lines.append(f"{fid:<4} {figure.label:<24} {cells}  {target:<18} {met_text}")
+        rows.append({"id": fid, "figure": figure.label, "medians": medians, "target": target, "met": met,
+                     "ratios": {c: v / reference for c, v in medians.items() if v is not None and reference}})
+    return "\n".join(lines), rows, all_met
+
+
 def _cell(figure: Figure, value: float | None, samples: Samples | None) -> str:
     """A median formatted for the table; FAILED when the system's runs failed, '-' when not run."""
     if value is not None:
@@ -297,6 +395,13 @@ def environment() -> dict[str, Any]:
                             text=True).stdout.strip()
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
             "tune_core": version, "commit": commit or None, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def disk_probe(base: Path | None, count: int = 200) -> float:
@@ -325,7 +430,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None,
                         help="where runs write their results (default: the system temp dir); deleted after")
     parser.add_argument("--json", type=Path, help="write the environment, every run and the table here")
-    parser.add_argument("--check", action="store_true", help="exit 1 if tune-core misses a target")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if tune-core (or, beside Ray Tune, tune-ray) misses a target")
+    parser.add_argument("--w2-trials", type=int, default=None,
+                        help="W2's trials for Ray Tune's systems (default 500, as the others; ~0.7 trials/s)")
     args = parser.parse_args(argv)
     only = [f.strip().upper() for f in args.only.split(",") if f.strip()]
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -337,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     # no run spends its start compiling (PYTHONDONTWRITEBYTECODE would make every run do so).
     compileall.compile_dir(HERE.parent / "tune_core", quiet=1)
     env = environment()
+    if set(systems) & set(RAY_SYSTEMS):
+        env["ray"] = _version("ray")
     print(f"tune-core {env['tune_core']} ({env['commit']}), Python {env['python']}, {env['cpus']} CPUs; "
           f"medians of {args.repeat} fresh processes per figure")
     if args.dir:
@@ -344,16 +454,34 @@ def main(argv: list[str] | None = None) -> int:
     env["disk_us_per_create"] = round(disk_probe(args.dir), 1)
     print(f"disk: {env['disk_us_per_create']:.0f} us per directory or file created in "
           f"{args.dir or tempfile.gettempdir()} (W2 makes 4 per trial)")
-    table = measure(only, systems, args.repeat, args.interval, args.dir)
+    table = measure(only, systems, args.repeat, args.interval, args.dir, args.w2_trials)
     text, rows, all_met = report(table)
     print()
     print(text)
     print("\nratio = tune-core / floor, both measured in this run. MEM = peak summed PSS of the process "
           "tree (RSS and USS in --json).")
+    result: dict[str, Any] = {"environment": env, "rows": rows}
+    if set(systems) & set(RAY_SYSTEMS):
+        ray_text, result["ray_rows"], ray_met = ray_report(table)
+        all_met &= ray_met
+        print()
+        print(ray_text)
+        print(_ray_notes(env, args.w2_trials if "W2" in only else None))
     if args.json:
-        args.json.write_text(json.dumps({"environment": env, "rows": rows}, indent=2))
+        args.json.write_text(json.dumps(result, indent=2))
     failed = any(row["errors"] for row in rows)
     return 1 if failed or (args.check and not all_met) else 0
+
+
+def _ray_notes(env: dict[str, Any], w2_trials: int | None) -> str:
+    """What the Ray table's figures mean, and how many trials Ray Tune's W2 ran (when fewer)."""
+    notes = (f"\n(x) = ratio to Ray Tune's figure (defaults, reuse_actors off) measured in this run; for W3 "
+             f"and MEM lower is better.\nRay {env.get('ray', '?')} on a local Ray of 2 CPUs started before "
+             f"the timed call (W3: in the timed process). ray-tune-reuse = reuse_actors=True, W2 only.")
+    if w2_trials:
+        notes += (f"\nW2: Ray Tune's systems ran {w2_trials} trials (--w2-trials), the others "
+                  f"{WORKLOADS['W2'].trials}; trials/s compared as is.")
+    return notes
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["CPUS", "WORKLOADS", "Workload"]
+__all__ = ["CPUS", "RAY_INIT", "WORKLOADS", "Workload"]
 
 #: CPUs the executor (and the floor) may use; one per trial, so two trials run at once.
 CPUS = 2
@@ -37,3 +37,7 @@ WORKLOADS: dict[str, Workload] = {
 
 #: W4's ideal run time: 16 trials x 20 results x 0.05 s on 2 CPUs.
 W4_IDEAL_S = 16 * 20 * 0.05 / CPUS
+
+#: ``ray.init`` for both Ray systems (tune-ray and Ray Tune): a new local Ray of 2 CPUs, so 2 trials at
+#: once; ``address="local"``, since without it ``ray.init`` joins any Ray already running on the machine.
+RAY_INIT = {"address": "local", "num_cpus": CPUS, "num_gpus": 0, "include_dashboard": False}

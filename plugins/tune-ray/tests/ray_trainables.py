@@ -78,3 +78,37 @@ class NodeCounter(Trainable):
         with open(checkpoint) as f:
             self.count = json.load(f)["count"]
         self.restored_from = self.count
+
+
+class Climber(Trainable):
+    """``value`` grows by ``config["step"]`` per iteration (the score), after ``config["sleep"]``
+    seconds (so trials that start one after another overlap); checkpoints it as a dict.
+    ``resumed`` counts the restores of this trial, so a test sees a pause continued from a checkpoint."""
+
+    def _setup(self, config: dict[str, Any]) -> None:
+        self.value = 0.0
+        self.resumed = 0
+
+    def _train(self) -> dict[str, Any]:
+        time.sleep(self.config.get("sleep", 0.0))
+        self.value += self.config["step"]
+        return {"score": self.value, "value": self.value, "resumed": self.resumed}
+
+    def _save(self, checkpoint_dir: str) -> dict[str, Any]:
+        return {"value": self.value, "resumed": self.resumed}
+
+    def _restore(self, checkpoint: str | dict[str, Any]) -> None:
+        assert isinstance(checkpoint, dict)
+        self.value = checkpoint["value"]
+        self.resumed = checkpoint["resumed"] + 1
+
+
+def climber(config: dict[str, Any]) -> None:
+    """The function form of ``Climber``: checkpoints when ``should_checkpoint()`` says."""
+    state = tune_core.load_checkpoint() or {"value": 0.0}
+    while True:
+        time.sleep(config.get("sleep", 0.0))
+        state["value"] += config["step"]
+        tune_core.report(score=state["value"], value=state["value"])
+        if tune_core.should_checkpoint():
+            tune_core.save_checkpoint(dict(state))
