@@ -78,8 +78,12 @@ class TrialActor:
         threading.Thread(target=self._serve, name="tune-ray-trials", daemon=True).start()
 
     # --- called by the driver ----------------------------------------------------------------
-    def start(self, serial: int, launch: TrialLaunch, key: str, blob: bytes | None, pins: dict[str, Any]) -> None:
+    def start(self, serial: int, launch: TrialLaunch, key: str, blob: bytes | None, pins: dict[str, Any],
+              drain_s: float | None = None) -> tuple[str, list[tuple[int, Any]]] | None:
+        """Queue a run. With ``drain_s`` the call is also the actor's ``drain``: a short trial's whole
+        run comes back in the answer to its start (one actor call per trial instead of two)."""
         self._starts.put((serial, launch, key, blob, pins))
+        return None if drain_s is None else self.drain(drain_s)
 
     def command(self, serial: int, number: int, command: Any) -> None:
         """The ``number``-th command of run ``serial``; handed to the host in number order."""

@@ -266,11 +266,12 @@ class RayExecutor(Executor):
                     self._pins[handle] = self._ray.put(obj)
                 pins[handle] = self._pins[handle]  # Nested in a dict: stays a reference.
                 actor.pins.add(handle)
-        actor.handle.start.remote(run.serial, shipped, key, blob, pins)
+        if actor.drain is None:  # The start is the drain call in flight: its answer holds the first events.
+            actor.drain = actor.handle.start.remote(run.serial, shipped, key, blob, pins, _DRAIN_WAIT_S)
+        else:
+            actor.handle.start.remote(run.serial, shipped, key, blob, pins)
         for number, command in enumerate(run.commands, 1):
             actor.handle.command.remote(run.serial, number, command)
-        if actor.drain is None:
-            actor.drain = actor.handle.drain.remote(_DRAIN_WAIT_S)
 
     # --- commands ----------------------------------------------------------------------------
     def _command(self, trial_id: str, command: Any) -> bool:
