@@ -79,7 +79,9 @@ def test_console_script_interrupt_then_resume_from_another_directory(tmp_path: P
     assert "2 of 2 trials completed" in resumed.stdout
     lines = [json.loads(x) for x in (results / "train" / "train_1_x=2" / "result.json").read_text().splitlines()]
     assert [r["score"] for r in lines][-3:] == [2, 4, 6]
-    again = _cli([sys.executable, "-m", "tune_core", "resume", results / "train", *one_cpu], elsewhere, env)
+    # Resumed again, on another executor (named as a new cluster's would be): finished, nothing runs.
+    again = _cli([sys.executable, "-m", "tune_core", "resume", results / "train", "--executor", "thread", *one_cpu],
+                 elsewhere, env)
     assert (again.returncode, again.stdout) == (resumed.returncode, resumed.stdout), again.stderr
 
 
