@@ -15,6 +15,7 @@ import pytest
 import tune_core as tune
 from tune_core import interfaces
 from tune_core.plugins import (
+    CommandSpec,
     ExecutorSpec,
     LoggerSpec,
     SchedulerSpec,
@@ -206,6 +207,51 @@ def test_an_adapter_that_returns_none_is_named(register_plugin: Register, local_
     register_plugin(Careless(), name="careless-plugin")
     with pytest.raises(tune.TuneError, match=r"trainable adapter 'careless' .* adapt\(\) returned None"):
         run_hooked(local_dir, run=Objective())
+
+
+class Commands:
+    @hookimpl
+    def tune_commands(self) -> Iterator[CommandSpec]:
+        yield CommandSpec(name="count-trials", description="count an experiment's trial directories",
+                          add_arguments=lambda parser: parser.add_argument("experiment_dir"), run=count_trials)
+
+
+def count_trials(args: Any) -> int:
+    from tune_core.errors import TuneError
+
+    found = [p for p in Path(args.experiment_dir).iterdir() if p.is_dir()]
+    if not found:
+        raise TuneError(f"no trials in {args.experiment_dir}")
+    print(f"{len(found)} trials")
+    return 3
+
+
+def test_hook_tune_commands(register_plugin: Register, local_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tune_core.cli import build_parser, main
+
+    register_plugin(Commands(), name="commands")
+    run_hooked(local_dir)
+    assert main(["count-trials", str(local_dir / "hooked")]) == 3  # Its own exit status.
+    assert capsys.readouterr().out == "1 trials\n"
+    (local_dir / "empty").mkdir()
+    assert main(["count-trials", str(local_dir / "empty")]) == 1  # A TuneError: one line, no traceback.
+    assert capsys.readouterr().err == f"tune-core: error: no trials in {local_dir / 'empty'}\n"
+    help_text = build_parser().format_help()
+    assert "count-trials" in help_text and "count an experiment's trial directories" in help_text
+
+
+def test_a_plugin_command_may_not_take_a_core_name(register_plugin: Register,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from tune_core.cli import main
+
+    class Clash:
+        @hookimpl
+        def tune_commands(self) -> Iterator[CommandSpec]:
+            yield CommandSpec(name="ls", add_arguments=lambda parser: None, run=lambda args: 0)
+
+    register_plugin(Clash(), name="clash")
+    assert main(["plugins"]) == 1
+    assert "registers the command 'ls', which is tune-core's own" in capsys.readouterr().err
 
 
 def test_logger_arguments_by_name(register_plugin: Register, local_dir: Path) -> None:

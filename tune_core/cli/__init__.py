@@ -1,7 +1,8 @@
 """The ``tune-core`` command (also ``python -m tune_core``). One module per subcommand.
 
 Each subcommand module has ``register(subparsers)``, which adds its parser and sets
-``func=<callable(args) -> int>`` as the handler.
+``func=<callable(args) -> int>`` as the handler. Plugins add subcommands of their own
+(``tune_commands``: ``tune-core viskit``, ``tune-core report``), listed after the core's.
 """
 
 from __future__ import annotations
@@ -27,14 +28,35 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"tune_core.cli.{name}")
         module.register(subparsers)
+    _add_plugin_commands(subparsers)
     return parser
+
+
+def _add_plugin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The subcommands plugins register. A plugin that cannot load is skipped (with its warning, as
+    everywhere), so the core's own subcommands always work; a name of the core's is refused."""
+    from tune_core.errors import TuneError
+    from tune_core.plugins.registry import available
+
+    for name, reg in available("command").items():
+        if name in SUBCOMMANDS:
+            raise TuneError(f"plugin {reg.source.plugin!r} registers the command {name!r}, which is "
+                            f"tune-core's own ({', '.join(SUBCOMMANDS)}); rename it")
+        spec = reg.spec
+        parser = subparsers.add_parser(name, help=spec.description, description=spec.description)
+        spec.add_arguments(parser)
+        parser.set_defaults(func=spec.run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand: its exit status; a ``TuneError`` is one line on stderr, never a traceback."""
     from tune_core.errors import TuneError
 
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except TuneError as exc:  # A plugin's command that clashes: one line, as any error.
+        print(f"tune-core: error: {exc}", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

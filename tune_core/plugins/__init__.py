@@ -13,6 +13,7 @@ fault), ``observers`` (calling ``tune_on_*`` hooks), ``listing`` (``tune-core pl
 
 from tune_core.plugins.hookspecs import PROJECT, hookimpl
 from tune_core.plugins.types import (
+    CommandSpec,
     ExecutorSpec,
     LoggerSpec,
     PluginSource,
@@ -27,6 +28,7 @@ from tune_core.plugins.types import (
 __all__ = [
     "PROJECT",
     "PUBLIC_MODULES",
+    "CommandSpec",
     "ExecutorSpec",
     "LoggerSpec",
     "PluginSource",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tune_core.experiment import Experiment
     from tune_core.interfaces import TrialView
     from tune_core.plugins.types import (
+        CommandSpec,
         ExecutorSpec,
         LoggerSpec,
         SchedulerSpec,
@@ -189,6 +190,41 @@ def tune_trainable_adapters() -> Iterable[TrainableAdapterSpec]:
                 yield TrainableAdapterSpec(name="objective",
                                            matches=lambda obj: isinstance(obj, Objective),
                                            adapt=as_function_trainable)
+
+    .. versionadded:: 0.1
+    """
+    yield from ()
+
+
+@_hookspec
+def tune_commands() -> Iterable[CommandSpec]:
+    """Register ``tune-core`` subcommands (``tune-core viskit DIR``, ``tune-core report DIR``).
+
+    Called when the ``tune-core`` command builds its parser, so keep the plugin module light and
+    name the functions with ``lazy``. A name the core's own subcommands use (``run``, ``resume``,
+    ``ls``, ``plugins``) is refused.
+
+    Returns:
+        ``CommandSpec`` records; ``add_arguments(parser)`` declares the arguments, ``run(args)``
+        returns the exit status.
+
+    Example:
+        .. code-block:: python
+
+            from tune_core.plugins import CommandSpec, hookimpl
+
+            def add_arguments(parser):
+                parser.add_argument("experiment_dir")
+
+            def count(args):
+                import os
+                print(len(os.listdir(args.experiment_dir)))
+                return 0
+
+            @hookimpl
+            def tune_commands():
+                yield CommandSpec(name="count", description="count the entries of an experiment directory",
+                                  add_arguments=add_arguments, run=count)
 
     .. versionadded:: 0.1
     """

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tune_core.plugins.types import (
+    CommandSpec,
     ExecutorSpec,
     LoggerSpec,
     PluginSpec,
@@ -19,7 +20,7 @@ from tune_core.plugins.types import (
 
 __all__ = ["KINDS", "Kind", "PluginKind", "kind_of"]
 
-Kind = Literal["scheduler", "searcher", "logger", "executor", "trainable-adapter"]
+Kind = Literal["scheduler", "searcher", "logger", "executor", "trainable-adapter", "command"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ KINDS: dict[Kind, PluginKind] = {
         PluginKind("logger", "tune_loggers", LoggerSpec, ("TrialLogger",)),
         PluginKind("executor", "tune_executors", ExecutorSpec, ("Executor",), "local"),
         PluginKind("trainable-adapter", "tune_trainable_adapters", TrainableAdapterSpec),
+        PluginKind("command", "tune_commands", CommandSpec),
     )
 }
 

@@ -106,6 +106,18 @@ class TrainableAdapterSpec(PluginSpec):
     adapt: Callable[[Any], Any]
 
 
+@dataclass(frozen=True, kw_only=True)
+class CommandSpec(PluginSpec):
+    """A ``tune-core`` subcommand (``tune-core <name> ...``): ``add_arguments(parser)`` declares its
+    arguments on its ``argparse`` parser, ``run(args)`` runs it and returns the exit status (``None``
+    is 0). ``description`` is its line in ``tune-core --help``. Either may be ``lazy("pkg.mod:func")``,
+    so that ``tune-core --help`` imports nothing heavy. A ``TuneError`` it raises is one line on stderr.
+    """
+
+    add_arguments: Callable[[Any], None]
+    run: Callable[[Any], int | None]
+
+
 SpecT = TypeVar("SpecT", bound=PluginSpec)
 
 
