@@ -170,3 +170,31 @@ def test_rich_table_on_a_terminal(exp, capsys, monkeypatch):
     run_ls(str(exp), "--columns", "lr")
     out = capsys.readouterr().out
     assert "trial_name" in out and "train_1_lr=0.2" in out and "━" in out
+
+
+def test_filter_without_spaces_and_several_filters(exp, capsys):
+    run_ls(str(exp), "--filter", "mean_accuracy>0.6", "--columns", "lr")
+    assert [r[2] for r in body(capsys.readouterr().out)[1:]] == ["0.2", "0.3"]
+    # Every filter must hold; a value may itself hold '=' (trial names do).
+    run_ls(str(exp), "--filter", "mean_accuracy>0.3", "--filter", "lr<=0.2", "--filter",
+           "trial_name!=train_0_lr=0.1", "--columns", "lr")
+    assert [r[2] for r in body(capsys.readouterr().out)[1:]] == ["0.2"]
+    run_ls(str(exp), "--filter", "mean_accuracy>0.3", "--filter", "mean_accuracy<0.2")
+    assert "no trials in" in (out := capsys.readouterr().out)
+    assert out.rstrip().endswith("match mean_accuracy>0.3 and mean_accuracy<0.2")
+
+
+def test_sort_desc_over_several_columns_and_spaces(exp, capsys):
+    run_ls(str(exp), "--sort", "bs, mean_accuracy", "--desc", "--columns", "mean_accuracy, lr,")
+    rows = body(capsys.readouterr().out)
+    assert rows[0] == ["trial_name", "status", "mean_accuracy", "config/lr"]
+    assert [r[2] for r in rows[1:]] == ["0.9", "0.7", "0.5", "0.2"]
+
+
+def test_unknown_column_names_the_columns_there_are(exp):
+    with pytest.raises(TuneError) as info:
+        run_ls(str(exp), "--sort", "mean_acc")
+    text = str(info.value)
+    for column in ("config/lr", "config/bs", "mean_accuracy", "training_iteration", "trial_name"):
+        assert column in text
+    assert "did you mean 'mean_accuracy'" in text

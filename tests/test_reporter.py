@@ -7,7 +7,18 @@ import re
 import subprocess
 import sys
 
-from tune_core.reporter import StatusReporter, StatusSnapshot, format_progress, format_status
+import pytest
+
+from tune_core.errors import TuneError
+from tune_core.reporter import (
+    StatusReporter,
+    StatusSnapshot,
+    best_trial,
+    format_best,
+    format_progress,
+    format_status,
+    format_timing,
+)
 from tune_core.resources import Resources
 from tune_core.trial import Trial
 
@@ -224,3 +235,94 @@ def test_plain_mode_does_not_import_rich():
         "assert 'rich' not in sys.modules, 'rich imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_timing_elapsed_and_time_left():
+    assert format_timing(4.2, 0, 12) == "elapsed 0:00:04, time left ?"
+    # 3 trials in 30 s: 9 more take about 90 s.
+    assert format_timing(30, 3, 12) == "elapsed 0:00:30, about 0:01:30 left"
+    assert format_timing(3725, 1, 2) == "elapsed 1:02:05, about 1:02:05 left"
+    # A resumed run: the 5 trials finished before it took none of its time.
+    assert format_timing(20, 7, 12, finished_before=5) == "elapsed 0:00:20, about 0:00:50 left"
+    assert format_timing(20, 5, 12, finished_before=5) == "elapsed 0:00:20, time left ?"
+    assert format_timing(20, 3, None) == "elapsed 0:00:20"  # The total is unknown: no estimate.
+    assert format_timing(61, 12, 12, done=True) == "elapsed 0:01:01"
+
+
+def test_best_trial_by_mode_over_all_results():
+    trials = seed_trials()
+    for trial in trials:
+        trial.update_last_result(trial.last_result)
+    trials[1].update_last_result({**trials[1].last_result, "mean_accuracy": 1.0})  # Fell from 53.14.
+    best, value = best_trial(trials, "mean_accuracy", "max")
+    assert (best.name, value) == ("train_func_2_lr=0.6,momentum=1", 100.0)
+    assert best_trial(trials, "mean_accuracy", "min")[1] == 1.0
+    # A metric metric_analysis does not keep comes from the last result.
+    assert best_trial(trials, "time_total_s", "max")[1] == 209.7
+    assert best_trial(trials, "nothing", "max") is None
+    assert best_trial([], "mean_accuracy", "max") is None
+    odd = Trial("f", experiment_tag="odd")
+    odd.last_result = {"mean_accuracy": float("nan")}
+    assert best_trial([odd], "mean_accuracy", "max") is None
+
+
+def test_best_text_names_the_trial_and_its_config():
+    trial = Trial("f", config={"lr": 0.1, "net": {"depth": 3, "act": "relu"}}, experiment_tag="0")
+    assert format_best(trial, 0.98765, "acc", "max") == (
+        "f_0 with acc=0.9877 (max) and config lr=0.1, net/depth=3, net/act=relu"
+    )
+    assert format_best(trial, 2, "loss", "min", keys=["net/depth"]) == (
+        "f_0 with loss=2 (min) and config net/depth=3"
+    )
+    trial.config = {"text": "x" * 500}
+    assert format_best(trial, 1, "acc", "max").endswith("x...")
+    assert len(format_best(trial, 1, "acc", "max")) < 260
+
+
+def test_plain_block_names_the_best_trial_given_metric_and_mode():
+    trials = seed_trials()
+    assert format_status(snapshot(trials), metric="mean_accuracy") == SEED_BLOCK
+    block = format_status(snapshot(trials), metric="mean_accuracy", mode="min").splitlines()
+    assert block[3] == (
+        "Current best trial: train_func_0_lr=0.2,momentum=1 with mean_accuracy=7.291 (min) "
+        "and config lr=0.2, momentum=1"
+    )
+    assert "\n".join(block[:3] + block[4:]) + "\n" == SEED_BLOCK
+    assert format_status(snapshot(trials), metric="f1", mode="max") == SEED_BLOCK  # Not reported.
+
+
+def test_bad_mode_is_an_error():
+    with pytest.raises(TuneError, match=r"`mode` must be 'max' or 'min', got 'maximum'"):
+        StatusReporter(mode="maximum")
+
+
+def test_live_frame_with_elapsed_time_left_and_best():
+    out, clock = FakeTTY(), Clock()
+    reporter = StatusReporter(stream=out, clock=clock, metric="mean_accuracy", mode="max")
+    trials = seed_trials()
+    for trial in trials:
+        trial.update_last_result(trial.last_result)
+    trials[2].config["lr"] = "[bold]x[/]"  # Text, not rich markup.
+    reporter.update(snapshot(trials, total_trials=12))
+    clock.now += 30
+    trials[0].status = "TERMINATED"
+    reporter.update(snapshot(trials, total_trials=12))
+    clock.now += 15
+    reporter.update(snapshot(trials, total_trials=None))
+    clock.now += 15
+    reporter.update(snapshot(trials, total_trials=12, finished=True), force=True)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    # The first draw is the run's start; 2 trials had finished before it (a resumed run).
+    assert "2/12 trials finished, elapsed 0:00:00, time left ?" in text
+    assert "3/12 trials finished, elapsed 0:00:30, about 0:04:30 left" in text
+    assert "3/6 trials finished, elapsed 0:00:45\n" in text  # Unknown total: no estimate.
+    assert "3/12 trials finished, elapsed 0:01:00\n" in text  # Done.
+    assert "Best so far: train_func_2_lr=0.6,momentum=1 with mean_accuracy=100 (max) and config " \
+           "lr=[bold]x[/], momentum=1" in " ".join(text.split())
+
+
+def test_no_best_without_mode():
+    out = FakeTTY()
+    reporter = StatusReporter(stream=out, metric="mean_accuracy")
+    reporter.update(snapshot(total_trials=6, finished=True), force=True)
+    assert "trials finished" in out.getvalue() and "Best so far" not in out.getvalue()

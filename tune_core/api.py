@@ -141,7 +141,7 @@ def run_experiments(
             execu.prepare(search.total_trials())
         components += [("logger", logger) for logger in logger_objs]
         observers = Observers.from_plugins()
-        reporter = StatusReporter(verbose=verbose, metric=metric)
+        reporter = StatusReporter(verbose=verbose, metric=metric, mode=mode)
         with blame(components):
             runner = TrialRunner(
                 search, sched, execu, loggers=logger_objs, reporter=reporter,

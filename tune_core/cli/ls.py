@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="COL",
         help="sort by these columns (repeat, or a,b)",
     )
-    parser.add_argument("--desc", action="store_true", help="sort in descending order")
+    parser.add_argument("--desc", action="store_true", help="sort in descending order (every --sort column)")
     parser.add_argument(
         "--columns", metavar="A,B", help="columns to show (config keys may omit 'config/')"
     )
@@ -68,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar='"COL OP VALUE"',
-        help="keep trials where the condition holds; OP is one of < <= == != >= > (repeatable)",
+        help='keep trials where the condition holds, e.g. "mean_accuracy>0.9"; OP is one of '
+        "< <= == != >= >; repeat it to keep trials where all hold",
     )
     parser.add_argument("--limit", type=int, metavar="N", help="show at most N trials")
     parser.add_argument(
@@ -92,13 +93,15 @@ def run(args: argparse.Namespace) -> int:
         analysis,
         sort=[c for item in args.sort for c in item.split(",") if c.strip()],
         desc=args.desc,
-        columns=args.columns.split(",") if args.columns else None,
+        columns=[c for c in args.columns.split(",") if c.strip()] if args.columns else None,
         filters=args.filter,
         limit=args.limit,
     )
     if args.output:
         _write(table, args.output)
         print(f"wrote {len(table)} trial(s) to {args.output}")
+    elif table.empty and args.filter:
+        print(f"no trials in {args.experiment_dir} match {' and '.join(args.filter)}")
     elif table.empty:
         print(f"no trials in {args.experiment_dir}")
     elif sys.stdout.isatty():
