@@ -10,6 +10,8 @@ expose them first: ``PYENV_VERSION=3.11.7:3.10.13:3.12.1 python3 -m nox -s compa
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,23 @@ def _install_torch(session: nox.Session) -> None:
         session.install(TORCH, "--index-url", TORCH_CPU_INDEX)
 
 
+def _install_apt(session: nox.Session, packages: list[str]) -> None:
+    """Install the Debian packages a plugin's tests need (``[tool.tune-core] test-apt``, e.g. chromium
+    for a real headless browser) when they are missing; CI runs as root on Debian."""
+    def installed(package: str) -> bool:
+        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+        return status.stdout == "install ok installed"
+
+    missing = [package for package in packages if not installed(package)]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None:
+        session.error(f"the tests need the Debian packages {missing}, and this machine has no apt-get")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=env)
+
+
 def _plugin_extras(plugin: str) -> str:
     """``[test]`` when the plugin's pyproject declares a ``test`` extra, else nothing."""
     meta = nox.project.load_toml(f"plugins/{plugin}/pyproject.toml")
@@ -78,8 +97,10 @@ def _plugin_extras(plugin: str) -> str:
 
 
 def _plugin_tool(plugin: str) -> dict[str, Any]:
-    """A plugin's ``[tool.tune-core]`` table: ``test-plugins`` (in-repo plugins its tests use) and
-    ``test-torch`` (its tests need the CPU build of torch, installed as the examples get it)."""
+    """A plugin's ``[tool.tune-core]`` table: ``test-plugins`` (in-repo plugins its tests use),
+    ``test-torch`` (its tests need the CPU build of torch, installed as the examples get it),
+    ``test-apt`` (Debian packages its tests need, e.g. chromium) and ``test-setup`` (commands run in
+    its test environment once it is installed, e.g. ``python -m tune_viskit.install``)."""
     meta = nox.project.load_toml(f"plugins/{plugin}/pyproject.toml")
     table: dict[str, Any] = meta.get("tool", {}).get("tune-core", {})
     return table
@@ -121,8 +142,11 @@ def plugins(session: nox.Session, plugin: str) -> None:
         return
     if _plugin_tool(plugin).get("test-torch"):
         _install_torch(session)
+    _install_apt(session, _plugin_tool(plugin).get("test-apt", []))
     peers = [f"plugins/{peer}" for peer in _plugin_test_peers(plugin)]
     session.install("-e", f"plugins/{plugin}{_plugin_extras(plugin)}", *(a for p in peers for a in ("-e", p)))
+    for command in _plugin_tool(plugin).get("test-setup", []):
+        session.run(*command, env=STRICT_ENV)
     tests_dir = ROOT / "plugins" / plugin / "tests"
     if not tests_dir.is_dir():
         session.error(f"plugins/{plugin} has no tests/ folder: every plugin ships its own tests")

@@ -240,6 +240,22 @@ def test_hook_tune_commands(register_plugin: Register, local_dir: Path, capsys: 
     assert "count-trials" in help_text and "count an experiment's trial directories" in help_text
 
 
+def test_command_records_are_checked_by_the_conformance_kit() -> None:
+    from tune_core.plugins.testing import assert_plugin_conforms
+
+    assert_plugin_conforms(Commands())
+
+    class Broken:
+        @hookimpl
+        def tune_commands(self) -> Iterator[CommandSpec]:
+            yield CommandSpec(name="plugins", add_arguments=lambda parser: None, run="not callable")  # type: ignore[arg-type]
+
+    with pytest.raises(AssertionError) as caught:
+        assert_plugin_conforms(Broken())
+    assert "command 'plugins': the name is tune-core's own" in str(caught.value)
+    assert "command 'plugins': `run` must be callable, got str" in str(caught.value)
+
+
 def test_a_plugin_command_may_not_take_a_core_name(register_plugin: Register,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from tune_core.cli import main

@@ -9,6 +9,7 @@ methods that return DataFrames, so ``import tune_core`` stays fast.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import os
@@ -213,6 +214,39 @@ class ExperimentAnalysis:
             [t.row(b[1] if b else t.last) for t, b in zip(self._trials, bests, strict=True)]
         )
 
+    # ---- figures (drawn by the tune-report plugin) -----------------------------------------------
+    def parallel_coordinates(self, metric: str | None = None, mode: str | None = None) -> Any:
+        """A plotly ``Figure`` (it displays in Jupyter): one line per trial across every config key
+        that varies, ``metric`` last and coloring the lines (each trial's best with a ``mode``).
+
+        ``metric``/``mode`` default to ``default_metric``/``default_mode``. Drawn by the tune-report
+        plugin, since plotly is too heavy for the core.
+
+        Raises:
+            TuneError: tune-report is not installed, or ``metric`` is not one the trials reported.
+        """
+        metric, mode = self._figure_args(metric, mode)
+        return _report_figures().parallel_coordinates(self, metric, mode)
+
+    def learning_curves(self, metric: str | None = None, mode: str | None = None) -> Any:
+        """A plotly ``Figure``: ``metric`` against ``training_iteration``, one line per trial (past
+        30 trials, the 10 best by ``mode`` in color and the rest in grey). Drawn by tune-report.
+
+        Raises:
+            TuneError: tune-report is not installed, or ``metric`` is not one the trials reported.
+        """
+        metric, mode = self._figure_args(metric, mode)
+        return _report_figures().learning_curves(self, metric, mode)
+
+    def _figure_args(self, metric: str | None, mode: str | None) -> tuple[str | None, str | None]:
+        metric = metric or self.default_metric
+        mode = mode or self.default_mode
+        if mode is not None:
+            _check_mode(mode)
+        if metric is not None and metric not in self.metrics:
+            raise self._no_metric(metric)
+        return metric, mode
+
     # ---- the best trial --------------------------------------------------------------------------
     def _best(
         self, metric: str | None, mode: str | None, scope: str
@@ -284,6 +318,19 @@ class ExperimentAnalysis:
         return TuneError(
             f"no trial in {str(self.experiment_dir)!r} reported metric {metric!r}; metrics present: {present}"
         )
+
+
+def _report_figures() -> Any:
+    """``tune_report.figures``, imported on first use; a TuneError saying how to install it if absent."""
+    try:
+        return importlib.import_module("tune_report.figures")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("tune_report", "plotly") and not (exc.name or "").startswith("tune_report."):
+            raise
+        raise TuneError(
+            f"figures of an experiment need the tune-report plugin ({exc.name} is not installed): "
+            "pip install tune-report (from a tune-core checkout: pip install plugins/tune-report)"
+        ) from exc
 
 
 def _better(value: float, than: float, mode: str) -> bool:

@@ -23,6 +23,7 @@ from tune_core.plugins.kinds import KINDS
 from tune_core.plugins.manager import TunePluginManager, get_plugin_manager, register_checked
 from tune_core.plugins.observers import OBSERVER_HOOKS
 from tune_core.plugins.types import (
+    CommandSpec,
     LazyFactory,
     LoggerSpec,
     PluginSource,
@@ -130,17 +131,29 @@ def _check_signature(hook: str, function: Any, problems: list[str]) -> None:
             )
 
 
+#: What ``_resolved`` returns for a ``lazy`` target that does not import.
+_UNRESOLVED = object()
+
+
+def _resolved(value: Any, where: str, problems: list[str]) -> Any:
+    """``value``, or what a ``lazy(...)`` value names; ``_UNRESOLVED`` (with a problem noted) if that
+    does not import."""
+    if not isinstance(value, LazyFactory):
+        return value
+    try:
+        return value.resolve()
+    except Exception as exc:
+        problems.append(f"{where}: cannot import {value.target}: {type(exc).__name__}: {exc}")
+        return _UNRESOLVED
+
+
 def _check_factory(kind: str, spec: Any, call_factories: bool, problems: list[str]) -> None:
     wanted = KINDS[kind].product_types()  # type: ignore[index]
     names = KINDS[kind].product_names()  # type: ignore[index]
     where = f"{kind} {spec.name!r}"
-    factory = spec.factory
-    if isinstance(factory, LazyFactory):
-        try:
-            factory = factory.resolve()
-        except Exception as exc:
-            problems.append(f"{where}: cannot import {factory.target}: {type(exc).__name__}: {exc}")
-            return
+    factory = _resolved(spec.factory, where, problems)
+    if factory is _UNRESOLVED:
+        return
     if inspect.isclass(factory):
         if not issubclass(factory, wanted):
             problems.append(f"{where}: factory {factory.__name__} is not a subclass of {names}")
@@ -166,6 +179,19 @@ def _check_factory(kind: str, spec: Any, call_factories: bool, problems: list[st
             problems.append(
                 f"{where}: factory() made a {type(product).__name__}, which is not a {names}"
             )
+
+
+def _check_command(spec: CommandSpec, problems: list[str]) -> None:
+    """A command's functions are callable and, when named with ``lazy``, import."""
+    from tune_core.cli import SUBCOMMANDS
+
+    where = f"command {spec.name!r}"
+    if spec.name in SUBCOMMANDS:
+        problems.append(f"{where}: the name is tune-core's own ({', '.join(SUBCOMMANDS)})")
+    for field in ("add_arguments", "run"):
+        func = _resolved(getattr(spec, field), where, problems)
+        if func is not _UNRESOLVED and not callable(func):
+            problems.append(f"{where}: `{field}` must be callable, got {type(func).__name__}")
 
 
 def assert_plugin_conforms(plugin: Any, *, call_factories: bool = True) -> None:
@@ -219,6 +245,8 @@ def assert_plugin_conforms(plugin: Any, *, call_factories: bool = True) -> None:
                     problems.append(
                         f"{attr}: adapter {item.name!r} needs callable matches and adapt"
                     )
+            elif isinstance(item, CommandSpec):
+                _check_command(item, problems)
             else:
                 _check_factory(kind, item, call_factories, problems)
     if not problems:
