@@ -105,11 +105,11 @@ class WaitQueue:
                 return
             entries = where[0]
             del entries[bisect_left(entries, where[1])]
-        entries = self._groups.get(group)
-        if entries is None:
-            entries = self._groups[group] = []
-        insort(entries, key)
-        self._where[trial_id] = (entries, key)
+        members = self._groups.get(group)
+        if members is None:
+            members = self._groups[group] = []
+        insort(members, key)
+        self._where[trial_id] = (members, key)
 
     def discard(self, trial_id: str) -> None:
         where = self._where.pop(trial_id, None)

@@ -118,7 +118,7 @@ def _order(value: Any) -> tuple[int, Any]:
     return (1, repr(value))
 
 
-def _load(frontend: ModuleType, data_paths: list[str]) -> None:
+def _load(frontend: Any, data_paths: list[str]) -> None:
     """Fill VisKit's frontend as its ``__main__`` does (``reload_data``), with ``distinct_params`` as the
     fallback for VisKit's own where that raises."""
     frontend.args = argparse.Namespace(data_paths=data_paths, disable_variant=False, debug=False,
@@ -146,7 +146,7 @@ class _GraphObjects:
         return self._go.scatter.Line(**kwargs)
 
 
-def serve(frontend: ModuleType, data_paths: list[str], host: str, port: int) -> None:
+def serve(frontend: Any, data_paths: list[str], host: str, port: int) -> None:
     """Load the experiments into VisKit's frontend, then run its app until interrupted."""
     _load(frontend, data_paths)
     if not isinstance(frontend.go, _GraphObjects):
