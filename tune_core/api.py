@@ -84,7 +84,7 @@ def run_experiments(
         executor: where trials run: ``"local"`` (default, worker processes) or a plugin's name;
             ``executor_config`` holds its arguments, e.g. ``{"num_cpus": 4, "num_gpus": 1}``.
         loggers: logger names or instances (default: every logger that is on by default).
-        logger_config: arguments for loggers given by name, ``{"tensorboard": {"flush_secs": 5}}``.
+        logger_config: arguments for loggers given by name, ``{"tensorboard": {"exclude": ["pid", "timestamp"]}}``.
         metric, mode: the objective, handed to the scheduler and searcher unless they set their own.
         resume: continue the experiments from their ``experiment_state.json`` (finished trials stay
             done, the others go on from their latest checkpoint); without a state, start fresh.

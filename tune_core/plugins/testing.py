@@ -6,13 +6,19 @@ Enable it in your ``conftest.py`` with ``pytest_plugins = ["tune_core.plugins.te
     (``get_scheduler`` and friends) for the duration of one test.
 ``register_plugin``: ``register_plugin(module_or_object)`` adds a plugin for one test only.
 ``recorded_events``: every observer-hook call of the test, as ``(hook, kwargs)`` pairs.
+``local_dir``: a fresh results root for the test's experiments.
+
+With the kit on, plugins load strictly and the folders of the tests given to pytest are on
+``PYTHONPATH``, so trial processes started fresh import the trainables kept beside the tests.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +40,7 @@ from tune_core.plugins.types import (
 __all__ = [
     "assert_imports_only_public",
     "assert_plugin_conforms",
+    "local_dir",
     "recorded_events",
     "register_plugin",
     "tune_plugin_manager",
@@ -43,6 +50,30 @@ _SPECS: dict[str, inspect.Signature] = {
     name: inspect.signature(getattr(hookspecs, name))
     for name in (*hookspecs.REGISTRATION_HOOKS, *OBSERVER_HOOKS)
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With the kit on: plugins load strictly (one that fails to load fails the run, as in tune-core's
+    own suite), and the folders of the tests pytest was given are importable by trial processes
+    started fresh (they read ``PYTHONPATH``), so trainables may live beside the tests."""
+    os.environ.setdefault("TUNE_STRICT_PLUGINS", "1")
+    folders = []
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0]).absolute()
+        folder = str(path if path.is_dir() else path.parent)
+        if folder not in folders:
+            folders.append(folder)
+    for folder in folders:
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    os.environ["PYTHONPATH"] = os.pathsep.join([*folders, *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
+@pytest.fixture
+def local_dir(tmp_path: Path) -> Path:
+    """A fresh results root for one test (``local_dir`` of its experiments), so nothing lands in
+    ``~/tune_results``."""
+    return tmp_path / "results"
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Opt in from a ``conftest.py`` with ``pytest_plugins = ["tune_core.testing"]``; that brings the
 fixtures of ``tune_core.plugins.testing`` (``tune_plugin_manager``, ``register_plugin``,
-``recorded_events``). Importable from here:
+``recorded_events``, ``local_dir``), strict plugin loading and the test folders on ``PYTHONPATH``.
+Importable from here:
 
 ``ThreadExecutor``
     runs trials on threads of the test process through the real trial runtime: runner and scheduler
@@ -28,6 +29,7 @@ from tune_core.executors.thread import ThreadExecutor
 from tune_core.plugins.testing import (
     assert_imports_only_public,
     assert_plugin_conforms,
+    local_dir,
     recorded_events,
     register_plugin,
     tune_plugin_manager,
@@ -57,6 +59,7 @@ __all__ = [
     "assert_scheduler_conforms",
     "check_scheduler",
     "default_curve",
+    "local_dir",
     "recorded_events",
     "register_plugin",
     "scheduler_check",

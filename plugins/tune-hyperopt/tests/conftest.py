@@ -3,20 +3,5 @@ that fails to load fails the run instead of being skipped with a warning."""
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
+pytest_plugins = ["tune_core.plugins.testing"]  # local_dir; strict plugins; this folder on PYTHONPATH
 
-import pytest
-
-os.environ.setdefault("TUNE_STRICT_PLUGINS", "1")
-HERE = str(Path(__file__).parent)
-sys.path.insert(0, HERE)  # ``hyperopt_trainables``
-# Worker processes started fresh (not forked) import ``hyperopt_trainables`` too.
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p)
-
-
-@pytest.fixture
-def local_dir(tmp_path: Path) -> Path:
-    """A fresh results root for one test, so nothing lands in ~/tune_results."""
-    return tmp_path / "results"

@@ -3,24 +3,12 @@ that fails to load fails the run instead of being skipped with a warning."""
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
-from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("TUNE_STRICT_PLUGINS", "1")
-HERE = str(Path(__file__).parent)
-sys.path.insert(0, HERE)  # ``optuna_trainables``
-# Worker processes and the drivers started by the tests import ``optuna_trainables`` too.
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p)
+pytest_plugins = ["tune_core.plugins.testing"]  # local_dir; strict plugins; this folder on PYTHONPATH
 
-
-@pytest.fixture
-def local_dir(tmp_path: Path) -> Path:
-    """A fresh results root for one test, so nothing lands in ~/tune_results."""
-    return tmp_path / "results"
 
 
 @pytest.fixture(autouse=True)

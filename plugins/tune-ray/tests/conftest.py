@@ -4,19 +4,13 @@ started here and shut down at the end. Plugins load strictly, as in tune-core's 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-os.environ.setdefault("TUNE_STRICT_PLUGINS", "1")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-HERE = str(Path(__file__).parent)
-sys.path.insert(0, HERE)  # ``ray_trainables``
-# Ray's workers start fresh and inherit this environment: they import ``ray_trainables`` too.
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p)
+pytest_plugins = ["tune_core.plugins.testing"]  # local_dir; strict plugins; this folder on PYTHONPATH
 
 NUM_CPUS = 4
 
@@ -36,8 +30,3 @@ def ray_session() -> Iterator[Any]:
     finally:
         ray.shutdown()
 
-
-@pytest.fixture
-def local_dir(tmp_path: Path) -> Path:
-    """A fresh results root for one test, so nothing lands in ~/tune_results."""
-    return tmp_path / "results"
