@@ -18,9 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tune_core import options
+from tune_core.control import ExperimentControl
 from tune_core.errors import ExecutorLost, TuneError
 from tune_core.experiment import Experiment, convert_to_experiment_list
-from tune_core.interfaces import Executor, SearchAlgorithm, Searcher, TrialLogger, TrialScheduler
+from tune_core.interfaces import (
+    Executor,
+    SearchAlgorithm,
+    Searcher,
+    Service,
+    TrialLogger,
+    TrialScheduler,
+)
 from tune_core.plugins.provenance import blame, wrong_return
 from tune_core.trial import ERROR, Trial
 
@@ -86,6 +94,9 @@ def run_experiments(
         loggers: logger names or instances (default: every logger that is on by default).
         logger_config: arguments for loggers given by name, ``{"tensorboard": {"exclude": ["pid", "timestamp"]}}``.
         metric, mode: the objective, handed to the scheduler and searcher unless they set their own.
+        with_server, server_port: serve the Client API (list, add and stop trials) on this port while
+            the run goes: the service named ``server`` (the tune-server plugin), given the run's
+            ``tune_core.control.ExperimentControl``.
         resume: continue the experiments from their ``experiment_state.json`` (finished trials stay
             done, the others go on from their latest checkpoint); without a state, start fresh.
 
@@ -98,11 +109,12 @@ def run_experiments(
     _check_mode(mode)
     verbose = _check_arguments(verbose=verbose, raise_on_failed_trial=raise_on_failed_trial, resume=resume,
                                with_server=with_server, queue_trials=queue_trials, metric=metric)
-    if with_server:
-        raise TuneError(
-            f"with_server=True (port {server_port}): the Client API server is not available in this "
-            "version of tune-core; run without it"
-        )
+    services = {"server": {"port": server_port}} if with_server else {}
+    if services:  # Before anything starts: a service that is not installed says what to install.
+        from tune_core.plugins.registry import lookup
+
+        for name in services:
+            lookup("service", name)
     exps = convert_to_experiment_list(experiments)
     names = [e.name for e in exps]
     if len(set(names)) != len(names):
@@ -129,6 +141,8 @@ def run_experiments(
     from tune_core.runner import TrialRunner
 
     runner: TrialRunner | None = None
+    control: ExperimentControl | None = None
+    started: list[Any] = []  # the services running beside the run
     lost: ExecutorLost | None = None
     reporter: StatusReporter | None = None
     previous: Any = None
@@ -152,6 +166,9 @@ def run_experiments(
                 claimed = {Path(t.logdir).name for t in restored if t.logdir and t.experiment_name == exp.name}
                 runner.set_preexisting(str(exp.path), set(states[exp.name].preexisting), claimed)
         observers.experiment_start(exps)
+        control = ExperimentControl(runner, [str(e.path) for e in exps])
+        for name, config in services.items():
+            started.append(_start_service(name, control, config))
         previous = _catch_first_sigint(runner)
         with blame(components):
             for trial in restored:
@@ -163,6 +180,10 @@ def run_experiments(
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+        if control is not None:
+            control.end()
+        for service in started:
+            _close_service(service)
         execu.shutdown()
         if runner is not None:
             runner.close()
@@ -344,6 +365,26 @@ def _keep_earlier_runs(exps: list[Experiment], states: Mapping[str, ExperimentSt
         print(f"tune-core: the earlier run in {exp.path} was unfinished ({progress[0]} of {progress[1]} trials "
               f"finished); its state is kept as {kept.name}; resume it with: tune-core resume "
               f"{shlex.quote(str(kept))}", file=sys.stderr)
+
+
+def _start_service(name: str, control: ExperimentControl, config: dict[str, Any]) -> Service:
+    """Make the service registered as ``name`` with the run's control; a clear error if it is not one."""
+    from tune_core.plugins.registry import instantiate, lookup
+
+    service = instantiate(lookup("service", name), control=control, **config)
+    if not isinstance(service, Service):
+        raise wrong_return("service", service, "factory", service, "a tune_core.interfaces.Service")
+    return service
+
+
+def _close_service(service: Service) -> None:
+    """Close a service at the end of the run; its failure is reported, and the run's own outcome stands."""
+    from tune_core.plugins.provenance import describe
+
+    try:
+        service.close()
+    except Exception as exc:
+        log.warning("%s: close() raised %s: %s", describe("service", service), type(exc).__name__, exc)
 
 
 def _catch_first_sigint(runner: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Commands another thread sends a running experiment: add a trial, stop a trial.
+"""Commands another thread sends a running experiment: add trials, stop a trial, list the trials.
 
 The runner owns its trials and is not thread-safe; a Client API server, a notebook or a test thread
 hands it a command through ``TrialRunner.request`` and gets a ``Future``. The runner applies queued
@@ -9,14 +9,15 @@ trial concerned or with the ``TuneError`` that refused it.
 from __future__ import annotations
 
 import queue
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tune_core.trial import Trial
 
-__all__ = ["AddTrial", "Command", "CommandQueue", "StopTrial"]
+__all__ = ["AddExperiment", "AddTrial", "Command", "CommandQueue", "ListTrials", "StopTrial"]
 
 
 @dataclass(frozen=True)
@@ -33,21 +34,36 @@ class StopTrial:
     trial_id: str
 
 
-Command = AddTrial | StopTrial
+@dataclass(frozen=True)
+class AddExperiment:
+    """Add the trials of an experiment spec (``{"run": ..., "config": ..., "stop": ...}``) under
+    ``name``: every variant its config generates. Its ``local_dir`` defaults to the running
+    experiment's. The future resolves to the list of trials added."""
+
+    name: str
+    spec: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ListTrials:
+    """Read the trials as they are between two steps; the future resolves to ``trial_summary`` dicts."""
+
+
+Command = AddTrial | StopTrial | AddExperiment | ListTrials
 
 
 class CommandQueue:
     """A thread-safe queue of commands, each with the future its sender waits on."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Command, Future[Trial]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Command, Future[Any]]] = queue.SimpleQueue()
 
-    def put(self, command: Command) -> Future[Trial]:
-        future: Future[Trial] = Future()
+    def put(self, command: Command) -> Future[Any]:
+        future: Future[Any] = Future()
         self._queue.put((command, future))
         return future
 
-    def take_all(self) -> list[tuple[Command, Future[Trial]]]:
+    def take_all(self) -> list[tuple[Command, Future[Any]]]:
         """The commands waiting now, oldest first, without blocking."""
         taken = []
         while True:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from tune_core.checkpoints import Checkpoint, read_metadata
 from tune_core.checkpoints import rank as checkpoint_rank
 from tune_core.checkpoints import retain as retain_checkpoints
-from tune_core.commands import AddTrial, Command, CommandQueue, StopTrial
+from tune_core.commands import AddExperiment, AddTrial, Command, CommandQueue, ListTrials, StopTrial
 from tune_core.errors import ExecutorLost, TuneError, closest, describe_callable
 from tune_core.interfaces import (
     CONTINUE,
@@ -274,13 +274,26 @@ class TrialRunner(TrialRunnerView):
             self._pool.give_back(trial.resources)
             self._logs.trial_complete(trial)
 
-    def request(self, command: Command) -> Future[Trial]:
+    def request(self, command: Command) -> Future[Any]:
         """Queue ``command`` from any thread; it is applied between two steps of the loop.
 
-        The future resolves to the trial added or stopped, or raises the ``TuneError`` that refused
-        the command (an unknown trial id, a trial that can never fit).
+        The future resolves to the trial added or stopped (a list of trials for ``AddExperiment``,
+        of ``trial_summary`` dicts for ``ListTrials``), or raises the ``TuneError`` that refused the
+        command (an unknown trial id, a trial that can never fit, a bad spec).
         """
         return self._commands.put(command)
+
+    def refuse_commands(self) -> None:
+        """After the loop: answer what other threads still asked (a listing) or refuse it (a change)."""
+        for command, future in self._commands.take_all():
+            if not future.set_running_or_notify_cancel():
+                continue
+            if isinstance(command, ListTrials):
+                from tune_core.control import trial_summary
+
+                future.set_result([trial_summary(trial) for trial in self._trials])
+            else:
+                future.set_exception(TuneError("the experiment has finished"))
 
     def _apply_commands(self) -> None:
         if self._commands.empty():
@@ -293,7 +306,13 @@ class TrialRunner(TrialRunnerView):
             except TuneError as exc:
                 future.set_exception(exc)
 
-    def _apply(self, command: Command) -> Trial:
+    def _apply(self, command: Command) -> Any:
+        if isinstance(command, ListTrials):
+            from tune_core.control import trial_summary
+
+            return [trial_summary(trial) for trial in self._trials]
+        if isinstance(command, AddExperiment):
+            return self._add_experiment(command.name, command.spec)
         if isinstance(command, AddTrial):
             if command.trial.trial_id in self._by_id:
                 raise TuneError(f"a trial with id {command.trial.trial_id!r} is already in this experiment")
@@ -307,7 +326,35 @@ class TrialRunner(TrialRunnerView):
                                 f"{', ...' if len(self._trials) > 10 else ''})")
             self.stop_trial(trial)
             return trial
-        raise TuneError(f"unknown command {command!r}; allowed: AddTrial, StopTrial")
+        raise TuneError(f"unknown command {command!r}; allowed: AddTrial, AddExperiment, StopTrial, ListTrials")
+
+    def _add_experiment(self, name: str, spec: Mapping[str, Any]) -> list[Trial]:
+        """The trials of ``spec`` (every variant of its config), added under ``name``; checked whole
+        before any is added. They join the state of the experiment of that name, or one of their own."""
+        from tune_core.experiment import Experiment
+        from tune_core.search.basic import BasicVariantGenerator
+
+        if not isinstance(spec, Mapping):
+            raise TuneError(f"experiment {name!r}: the spec must be a dict, got {type(spec).__name__}")
+        running = next((e for e in self._experiments if e.name == name), None)
+        default_dir = (running or (self._experiments[0] if self._experiments else None))
+        given = dict(spec)
+        if default_dir is not None:
+            given.setdefault("local_dir", str(default_dir.local_dir))
+        experiment = Experiment.from_spec(name, given)
+        generator = BasicVariantGenerator()
+        generator.add_configurations([experiment])
+        trials = []
+        while (trial := generator.next_trial()) is not None:
+            trials.append(trial)
+        for trial in trials:
+            self._check_fits_at_all(trial)
+        if running is None:
+            self._experiments.append(experiment)
+            self._logdirs.append(str(experiment.path))
+        for trial in trials:
+            self.add_trial(trial)
+        return trials
 
     def step(self) -> None:
         self._apply_commands()

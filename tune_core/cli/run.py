@@ -43,6 +43,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--executor-config", type=_json, default=None, help='e.g. {"num_cpus": 4}')
     parser.add_argument("--metric", default=None, help="objective to report the best config by")
     parser.add_argument("--mode", choices=("min", "max"), default=None)
+    parser.add_argument("--server", action="store_true",
+                        help="serve the Client API while the run goes (needs the tune-server plugin)")
+    parser.add_argument("--server-port", type=int, default=4321, help="the Client API's port (default 4321)")
     parser.add_argument("--no-plugins", action="store_true", help="load only the built-in plugins")
     parser.add_argument("-v", "--verbose", type=int, default=1, help="0 quiet, 1 status, 2 per-trial lines")
     parser.set_defaults(func=_main)
@@ -104,7 +107,8 @@ def _main(args: argparse.Namespace) -> int:
         os.environ["TUNE_NO_PLUGINS"] = "1"
         get_plugin_manager.cache_clear()
     experiments, options = _experiments(args)
-    trials = run_experiments(experiments, verbose=args.verbose, raise_on_failed_trial=False, **options)
+    trials = run_experiments(experiments, verbose=args.verbose, raise_on_failed_trial=False,
+                             with_server=args.server, server_port=args.server_port, **options)
     failed = [t for t in trials if t.status == ERROR]
     metric, mode = options.get("metric"), options.get("mode")
     if metric:

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from tune_core.checkpoints import Checkpoint
 from tune_core.errors import ExecutorLost
-from tune_core.interfaces.components import SearchAlgorithm, Searcher, TrialLogger, TrialScheduler
+from tune_core.interfaces.components import (
+    SearchAlgorithm,
+    Searcher,
+    Service,
+    TrialLogger,
+    TrialScheduler,
+)
 from tune_core.interfaces.execution import (
     TRIAL_ENDINGS,
     Executor,
@@ -76,6 +82,7 @@ __all__ = [
     "Resources",
     "SearchAlgorithm",
     "Searcher",
+    "Service",
     "Trainable",
     "TrialCheckpointed",
     "TrialFailed",

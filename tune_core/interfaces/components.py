@@ -212,3 +212,17 @@ class TrialLogger(ABC):
 
     def close(self) -> None:
         """The experiment run ended."""
+
+
+class Service(ABC):
+    """Runs beside one experiment, for as long as it runs: a Client API server, a live dashboard.
+
+    Made when the run starts, by a ``ServiceSpec`` factory called with ``control`` (a
+    ``tune_core.control.ExperimentControl``: list, add and stop trials from any thread) and its
+    options; closed when the run ends, however it ends. It must never block the run: serve from
+    threads of its own.
+    """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop serving and release what it holds (threads, sockets); called once."""

@@ -21,6 +21,7 @@ from tune_core.plugins.types import (
     Registered,
     SchedulerSpec,
     SearcherSpec,
+    ServiceSpec,
     TrainableAdapterSpec,
     lazy,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "Registered",
     "SchedulerSpec",
     "SearcherSpec",
+    "ServiceSpec",
     "TrainableAdapterSpec",
     "hookimpl",
     "lazy",
@@ -45,6 +47,7 @@ __all__ = [
 #: the search-space types (for searchers), option checks, the test kits, and the user's API.
 PUBLIC_MODULES = (
     "tune_core",
+    "tune_core.control",
     "tune_core.interfaces",
     "tune_core.options",
     "tune_core.plugins",

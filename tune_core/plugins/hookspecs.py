@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         LoggerSpec,
         SchedulerSpec,
         SearcherSpec,
+        ServiceSpec,
         TrainableAdapterSpec,
     )
 
@@ -225,6 +226,43 @@ def tune_commands() -> Iterable[CommandSpec]:
             def tune_commands():
                 yield CommandSpec(name="count", description="count the entries of an experiment directory",
                                   add_arguments=add_arguments, run=count)
+
+    .. versionadded:: 0.1
+    """
+    yield from ()
+
+
+@_hookspec
+def tune_services() -> Iterable[ServiceSpec]:
+    """Register services: what runs beside an experiment while it runs (the Client API server).
+
+    Called when a run asks for one (``run_experiments(..., with_server=True)`` asks for ``server``).
+
+    Returns:
+        ``ServiceSpec`` records; ``factory(control, **config)`` returns a ``Service``, given the run's
+        ``tune_core.control.ExperimentControl``; ``close()`` is called when the run ends.
+
+    Example:
+        .. code-block:: python
+
+            import threading
+            from tune_core.interfaces import Service
+            from tune_core.plugins import ServiceSpec, hookimpl
+
+            class Announcer(Service):  # prints the number of trials every second
+                def __init__(self, control):
+                    self._stop = threading.Event()
+                    def loop():
+                        while not self._stop.wait(1.0):
+                            print(control.status()["trials"], "trials")
+                    threading.Thread(target=loop, daemon=True).start()
+
+                def close(self):
+                    self._stop.set()
+
+            @hookimpl
+            def tune_services():
+                yield ServiceSpec(name="announcer", factory=Announcer)
 
     .. versionadded:: 0.1
     """

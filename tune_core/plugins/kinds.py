@@ -15,12 +15,13 @@ from tune_core.plugins.types import (
     PluginSpec,
     SchedulerSpec,
     SearcherSpec,
+    ServiceSpec,
     TrainableAdapterSpec,
 )
 
 __all__ = ["KINDS", "Kind", "PluginKind", "kind_of"]
 
-Kind = Literal["scheduler", "searcher", "logger", "executor", "trainable-adapter", "command"]
+Kind = Literal["scheduler", "searcher", "logger", "executor", "trainable-adapter", "command", "service"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ KINDS: dict[Kind, PluginKind] = {
         PluginKind("executor", "tune_executors", ExecutorSpec, ("Executor",), "local"),
         PluginKind("trainable-adapter", "tune_trainable_adapters", TrainableAdapterSpec),
         PluginKind("command", "tune_commands", CommandSpec),
+        PluginKind("service", "tune_services", ServiceSpec, ("Service",)),
     )
 }
 

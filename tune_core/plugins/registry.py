@@ -139,6 +139,7 @@ FIRST_PARTY: dict[str, dict[str, str]] = {
     "searcher": {"hyperopt": "tune-hyperopt", "optuna": "tune-optuna"},
     "logger": {"tensorboard": "tune-tensorboard", "viskit": "tune-viskit"},
     "executor": {"ray": "tune-ray"},
+    "service": {"server": "tune-server"},
 }
 
 

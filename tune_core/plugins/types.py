@@ -107,6 +107,14 @@ class TrainableAdapterSpec(PluginSpec):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ServiceSpec(PluginSpec):
+    """Something that runs beside an experiment (the Client API server): ``factory(control, **config)``
+    returns a ``Service``; ``run_experiments(..., with_server=True)`` starts the one named ``server``."""
+
+    factory: Callable[..., Any]
+
+
+@dataclass(frozen=True, kw_only=True)
 class CommandSpec(PluginSpec):
     """A ``tune-core`` subcommand (``tune-core <name> ...``): ``add_arguments(parser)`` declares its
     arguments on its ``argparse`` parser, ``run(args)`` runs it and returns the exit status (``None``
