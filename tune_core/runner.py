@@ -350,6 +350,7 @@ class TrialRunner(TrialRunnerView):
         for trial in trials:
             self._check_fits_at_all(trial)
         if running is None:
+            experiment.check_local_dir()  # Its state is written from the next step on.
             self._experiments.append(experiment)
             self._logdirs.append(str(experiment.path))
         for trial in trials:
