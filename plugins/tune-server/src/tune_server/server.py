@@ -5,6 +5,10 @@ starts, printed once to stderr and written (mode 0600) to ``<experiment dir>/.tu
 Handlers call ``ExperimentControl`` (which waits for the runner's next step) in the thread pool, so
 the event loop stays free; the trial listing is cached briefly so that many pollers cost the runner
 little. Errors are JSON: ``{"error": "..."}``.
+
+``GET /`` serves the live dashboard (``dashboard/``: plain HTML, JS and CSS with uPlot bundled, nothing
+fetched from elsewhere). The page needs no token to load; it reads the token from the URL's fragment
+(``/#token=...``, never sent to the server) and sends it with every ``/api`` call like any client.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -35,7 +39,7 @@ from tune_core import TuneError
 from tune_core.control import ExperimentControl
 from tune_core.interfaces import Service
 
-__all__ = ["OPENAPI_SCHEMA", "TOKEN_FILE", "TuneServer", "build_app"]
+__all__ = ["OPENAPI_SCHEMA", "TOKEN_FILE", "TuneServer", "build_app", "read_metric"]
 
 TOKEN_FILE = ".tune_server.json"
 MAX_BODY = 64 * 1024
@@ -43,6 +47,28 @@ MAX_BODY = 64 * 1024
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,-]{0,99}$")
 #: Spec keys a client may not set: where files go is the run's choice, not a remote caller's.
 REFUSED_SPEC_KEYS = ("local_dir", "upload_dir")
+#: A metric name asked for by ``/results``: a result key, or a '/'-separated path into nested results.
+METRIC_RE = re.compile(r"^[A-Za-z0-9_.:/-]{1,200}$")
+#: The JSON logger's per-trial file: one result per line, appended.
+RESULT_FILE = "result.json"
+#: The most of a result file one ``/results`` answer reads; the page asks again from the offset returned.
+MAX_RESULTS_READ = 4 * 1024 * 1024
+DASHBOARD_DIR = Path(__file__).with_name("dashboard")
+#: The dashboard's files (a fixed list: no path from a request ever reaches the file system) and their types.
+DASHBOARD_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
+    "/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
+    "/vendor/uPlot.iife.min.js": ("vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8"),
+    "/vendor/uPlot.min.css": ("vendor/uPlot.min.css", "text/css; charset=utf-8"),
+    "/vendor/uPlot.LICENSE": ("vendor/uPlot.LICENSE", "text/plain; charset=utf-8"),
+}
+#: The page may talk to this server only, and nothing may frame it.
+DASHBOARD_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache",
+}
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 _TRIAL = {"type": "object", "required": ["trial_id", "name", "status"], "properties": {
@@ -66,6 +92,15 @@ def _responses(ok: dict[str, Any], *codes: str) -> dict[str, Any]:
 
 
 _TRIAL_ID = [{"name": "trial_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+_RESULTS_PARAMS = [*_TRIAL_ID,
+                   {"name": "metric", "in": "query", "required": True,
+                    "schema": {"type": "string", "pattern": METRIC_RE.pattern}},
+                   {"name": "offset", "in": "query", "required": False,
+                    "schema": {"type": "integer", "minimum": 0}}]
+_RESULTS = {"type": "object", "required": ["trial_id", "metric", "points", "start", "offset"], "properties": {
+    "trial_id": {"type": "string"}, "metric": {"type": "string"},
+    "points": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+    "start": {"type": "integer"}, "offset": {"type": "integer"}}}
 OPENAPI_SCHEMA: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "tune-core Client API", "version": "1"},
@@ -89,6 +124,12 @@ OPENAPI_SCHEMA: dict[str, Any] = {
         "/api/trials/{trial_id}/stop": {"post": {
             "operationId": "stop_trial", "summary": "stop a trial", "parameters": _TRIAL_ID,
             "responses": _responses(_TRIAL, "404", "409", "503")}},
+        "/api/trials/{trial_id}/results": {"get": {
+            "operationId": "trial_results",
+            "summary": "one metric's history ([training_iteration, value] pairs) from the trial's result.json, "
+                       "read from byte 'offset' on (the answer's 'offset' is where to ask next; when 'start' "
+                       "differs from the offset asked, the file was rewritten and the points start over)",
+            "parameters": _RESULTS_PARAMS, "responses": _responses(_RESULTS, "404", "422", "503")}},
     },
 }
 
@@ -183,6 +224,46 @@ def _check_add(body: Any) -> tuple[str, dict[str, Any]]:
     return name, spec
 
 
+def _metric_value(result: Any, metric: str) -> float | None:
+    """``result[metric]`` (or the '/'-path into nested dicts) when it is a finite number, else ``None``."""
+    value = result.get(metric) if isinstance(result, dict) else None
+    if value is None and "/" in metric:
+        value = result
+        for part in metric.split("/"):
+            value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (
+            float("inf"), float("-inf")):
+        return None
+    return float(value)
+
+
+def read_metric(path: Path, metric: str, offset: int = 0,
+                limit: int = MAX_RESULTS_READ) -> tuple[list[list[float]], int, int]:
+    """``(points, start, next_offset)``: ``[training_iteration, value]`` of each complete line of the
+    result file from byte ``offset`` on (at most ``limit`` bytes). A line still being written (no newline
+    yet) is left for the next call; an offset past the end (the file was rewritten) starts over at 0."""
+    try:
+        with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            start = offset if offset <= size else 0
+            stream.seek(start)
+            chunk = stream.read(limit)
+    except FileNotFoundError:
+        return [], 0, 0
+    end = chunk.rfind(b"\n") + 1
+    points: list[list[float]] = []
+    for number, line in enumerate(chunk[:end].splitlines()):
+        try:
+            result = json.loads(line)
+        except ValueError:
+            continue  # A torn line (a crash mid-write): the rest of the file is still read.
+        value = _metric_value(result, metric)
+        if value is not None:
+            step = _metric_value(result, "training_iteration")
+            points.append([step if step is not None else float(number), value])
+    return points, start, start + end
+
+
 def build_app(control: ExperimentControl, token: str, *, max_body: int = MAX_BODY,
               cache_s: float = 0.05) -> ASGIApp:
     """The Client API as an ASGI app (auth, routes, JSON errors)."""
@@ -228,8 +309,30 @@ def build_app(control: ExperimentControl, token: str, *, max_body: int = MAX_BOD
         listing.invalidate()
         return JSONResponse(stopped)
 
+    async def trial_results(request: Request) -> JSONResponse:
+        trial_id = request.path_params["trial_id"]
+        metric = request.query_params.get("metric", "")
+        if not METRIC_RE.match(metric):
+            raise ApiError(422, f"'metric' must be 1-200 letters, digits or _.:/- (a result key, or a '/'-path "
+                                f"into nested results), got {metric!r}")
+        raw_offset = request.query_params.get("offset", "0")
+        if not raw_offset.isascii() or not raw_offset.isdigit() or len(raw_offset) > 18:
+            raise ApiError(422, f"'offset' must be a byte offset (an integer >= 0), got {raw_offset!r}")
+        trial = await find(trial_id)
+        if not trial.get("logdir"):
+            return JSONResponse({"trial_id": trial_id, "metric": metric, "points": [], "start": 0, "offset": 0})
+        points, start, offset = await run_in_threadpool(read_metric, Path(trial["logdir"], RESULT_FILE),
+                                                        metric, int(raw_offset))
+        return JSONResponse({"trial_id": trial_id, "metric": metric, "points": points, "start": start,
+                             "offset": offset})
+
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(OPENAPI_SCHEMA)
+
+    async def dashboard(request: Request) -> Response:
+        name, media_type = DASHBOARD_FILES[request.url.path]
+        content = await run_in_threadpool((DASHBOARD_DIR / name).read_bytes)
+        return Response(content, media_type=media_type, headers=DASHBOARD_HEADERS)
 
     async def api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -251,6 +354,8 @@ def build_app(control: ExperimentControl, token: str, *, max_body: int = MAX_BOD
         Route("/api/trials", add_trials, methods=["POST"]),
         Route("/api/trials/{trial_id}", get_trial, methods=["GET"]),
         Route("/api/trials/{trial_id}/stop", stop_trial, methods=["POST"]),
+        Route("/api/trials/{trial_id}/results", trial_results, methods=["GET"]),
+        *(Route(path, dashboard, methods=["GET"]) for path in DASHBOARD_FILES),
     ], exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: server_error})
     return _BearerAuth(app, token)
 
@@ -317,6 +422,12 @@ class TuneServer(Service):
             if control.experiment_dirs else None
         where = f"; also in {self.token_file}" if self.token_file else ""
         print(f"tune-server: Client API at http://{self.address} (token {self.token}{where})", file=sys.stderr)
+        print(f"tune-server: dashboard at {self.dashboard_url}", file=sys.stderr)
+
+    @property
+    def dashboard_url(self) -> str:
+        """The dashboard with the token in the fragment: browsers never send it, servers never log it."""
+        return f"http://{self.address}/#token={self.token}"
 
     def close(self) -> None:
         """Stop serving: uvicorn finishes the requests in flight, then its thread ends."""
