@@ -192,13 +192,16 @@ def benchmarks(session: nox.Session) -> None:
     """Measure orchestration overhead (W1-W4 and peak memory) against the plain-Python floor; with
     ``-- schedulers.py|early_stopping.py|pbt_toy.py [args]``, the scheduler figures (S1, Q1, Q2); with
     ``-- search.py [args]``, the search plugins' (Q3, Q4, TPE + ASHA); with ``-- tensorboard_cost.py``, W1
-    with the TensorBoard logger on beside the default loggers."""
+    with the TensorBoard logger on beside the default loggers; with ``-- client_load.py``, W1's shape beside
+    50 clients polling the Client API."""
     # A regular install, as users get it: pip byte-compiles it, so start-up is not spent compiling.
     session.install(".", "./plugins/tune-hyperband", "./plugins/tune-pbt")
     if session.posargs[:1] == ["early_stopping.py"]:
         session.install("optuna")  # Q1's anchor, measured in the same run
     if session.posargs[:1] == ["search.py"]:
         session.install("./plugins/tune-hyperopt", "./plugins/tune-optuna")
+    if session.posargs[:1] == ["client_load.py"]:
+        session.install("./plugins/tune-server")  # the Client API server the pollers call
     if session.posargs[:1] == ["tensorboard_cost.py"]:
         session.install("./plugins/tune-tensorboard", "tensorboardX")  # tensorboardX: the reference variant
     script, *args = session.posargs if session.posargs[:1] and session.posargs[0].endswith(".py") else (
