@@ -49,6 +49,7 @@ PUBLIC_MODULES = (
     "tune_core",
     "tune_core.control",
     "tune_core.interfaces",
+    "tune_core.loggers",
     "tune_core.options",
     "tune_core.plugins",
     "tune_core.plugins.hookspecs",

@@ -41,6 +41,7 @@ __all__ = [
     "assert_imports_only_public",
     "assert_plugin_conforms",
     "local_dir",
+    "plugins_command_line",
     "recorded_events",
     "register_plugin",
     "tune_plugin_manager",
@@ -143,6 +144,21 @@ def recorded_events(register_plugin: Callable[..., str]) -> list[tuple[str, dict
     recorder = _Recorder()
     register_plugin(recorder, name="recorded-events")
     return recorder.events
+
+
+def plugins_command_line(distribution: str) -> str:
+    """The line of ``distribution`` in what ``tune-core plugins`` prints, run as a user runs it (the
+    console script beside this interpreter, else ``python -m tune_core``): what the plugin provides,
+    as the user sees it. ``AssertionError`` if the command fails or does not list it."""
+    import subprocess
+
+    script = Path(sys.executable).with_name("tune-core")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "tune_core"]
+    out = subprocess.run([*command, "plugins"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if distribution in line.split()]
+    assert lines, f"tune-core plugins does not list {distribution}:\n{out.stdout}"
+    return lines[0]
 
 
 def _check_signature(hook: str, function: Any, problems: list[str]) -> None:

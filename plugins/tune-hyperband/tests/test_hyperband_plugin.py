@@ -3,15 +3,17 @@ to the hook specs, and importing only tune-core's public modules."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import tune_hyperband
 import tune_hyperband.plugin
 from tune_hyperband import ASHAScheduler, AsyncHyperBandScheduler, HyperBandScheduler
 
-from tune_core.testing import assert_imports_only_public, assert_plugin_conforms
+from tune_core.testing import (
+    assert_imports_only_public,
+    assert_plugin_conforms,
+    plugins_command_line,
+)
 
 SRC = Path(tune_hyperband.__file__).parent
 
@@ -29,11 +31,7 @@ def test_names_resolve_to_the_classes() -> None:
 
 
 def test_listed_by_the_plugins_command() -> None:
-    script = Path(sys.executable).with_name("tune-core")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tune_core"]
-    out = subprocess.run([*command, "plugins"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    line = next(line for line in out.stdout.splitlines() if "tune-hyperband" in line)
+    line = plugins_command_line("tune-hyperband")
     assert "scheduler: hyperband, asha" in line
 
 

@@ -16,7 +16,11 @@ from optuna_trainables import quadratic
 from tune_optuna import OptunaSearch
 
 import tune_core as tune
-from tune_core.testing import assert_imports_only_public, assert_plugin_conforms
+from tune_core.testing import (
+    assert_imports_only_public,
+    assert_plugin_conforms,
+    plugins_command_line,
+)
 
 SRC = Path(tune_optuna.__file__).parent
 
@@ -36,10 +40,7 @@ def test_name_resolves_to_the_class() -> None:
 
 
 def test_listed_by_the_plugins_command() -> None:
-    out = subprocess.run([*_cli(), "plugins"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    line = next(line for line in out.stdout.splitlines() if "tune-optuna" in line)
-    assert "searcher: optuna" in line
+    assert "searcher: optuna" in plugins_command_line("tune-optuna")
 
 
 def test_by_name_from_run(local_dir: Path) -> None:

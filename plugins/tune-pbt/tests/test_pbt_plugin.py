@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import tune_pbt
 from tune_pbt import plugin
 
-from tune_core.testing import assert_plugin_conforms
+from tune_core.testing import assert_plugin_conforms, plugins_command_line
 
 
 def test_plugin_module_conforms() -> None:
@@ -16,8 +13,5 @@ def test_plugin_module_conforms() -> None:
 
 
 def test_listed_by_tune_core_plugins() -> None:
-    out = subprocess.run([sys.executable, "-m", "tune_core", "plugins"], capture_output=True, text=True,
-                         timeout=60)
-    assert out.returncode == 0, out.stderr
-    line = next(x for x in out.stdout.splitlines() if x.split()[:1] == ["pbt"])
-    assert "tune-pbt" in line and tune_pbt.__version__ in line and "scheduler" in line
+    line = plugins_command_line("tune-pbt")
+    assert line.split()[:1] == ["pbt"] and tune_pbt.__version__ in line and "scheduler" in line

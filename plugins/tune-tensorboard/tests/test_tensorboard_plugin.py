@@ -13,7 +13,11 @@ import tune_tensorboard.plugin
 from tune_tensorboard import TensorBoardLogger
 
 from tune_core import TuneError
-from tune_core.testing import assert_imports_only_public, assert_plugin_conforms
+from tune_core.testing import (
+    assert_imports_only_public,
+    assert_plugin_conforms,
+    plugins_command_line,
+)
 
 SRC = Path(tune_tensorboard.__file__).parent
 
@@ -29,11 +33,7 @@ def test_registered_on_by_default() -> None:
 
 
 def test_listed_by_the_plugins_command() -> None:
-    script = Path(sys.executable).with_name("tune-core")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tune_core"]
-    out = subprocess.run([*command, "plugins"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    line = next(line for line in out.stdout.splitlines() if "tune-tensorboard" in line)
+    line = plugins_command_line("tune-tensorboard")
     assert "logger: tensorboard" in line
 
 

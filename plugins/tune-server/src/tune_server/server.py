@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tune_core import TuneError
 from tune_core.control import ExperimentControl
 from tune_core.interfaces import Service
+from tune_core.loggers import RESULT_FILE
 
 __all__ = ["OPENAPI_SCHEMA", "TOKEN_FILE", "TuneServer", "build_app", "read_metric"]
 
@@ -49,8 +50,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,-]{0,99}$")
 REFUSED_SPEC_KEYS = ("local_dir", "upload_dir")
 #: A metric name asked for by ``/results``: a result key, or a '/'-separated path into nested results.
 METRIC_RE = re.compile(r"^[A-Za-z0-9_.:/-]{1,200}$")
-#: The JSON logger's per-trial file: one result per line, appended.
-RESULT_FILE = "result.json"
 #: The most of a result file one ``/results`` answer reads; the page asks again from the offset returned.
 MAX_RESULTS_READ = 4 * 1024 * 1024
 DASHBOARD_DIR = Path(__file__).with_name("dashboard")

@@ -11,8 +11,6 @@ at that folder sees each trial once.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -24,8 +22,6 @@ __all__ = [
     "PROGRESS_FILE",
     "VARIANT_FILE",
     "VISKIT_DIR",
-    "atomic_write",
-    "cut_progress",
     "flat_config",
     "numeric_fields",
     "variant",
@@ -46,15 +42,6 @@ def viskit_dir_of(trial_logdir: str) -> str:
     """``<experiment dir>/<trial>`` -> ``<experiment dir>/viskit/<trial>``."""
     experiment_dir, name = os.path.split(os.path.normpath(trial_logdir))
     return os.path.join(experiment_dir, VISKIT_DIR, name)
-
-
-def atomic_write(path: str, data: bytes) -> None:
-    """Write ``path`` so that a reader (VisKit reloading, a crash) sees the old file or the new one."""
-    head, tail = os.path.split(path)
-    tmp = os.path.join(head, f".{tail}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 def _is_number(value: Any) -> bool:
@@ -112,44 +99,3 @@ def variant(exp_name: str, log_dir: str, config: Mapping[str, Any] | None) -> by
     data: dict[str, Any] = {"exp_name": exp_name, "log_dir": log_dir}
     data.update(flat_config(config or {}))
     return json.dumps(data, indent=2, sort_keys=False).encode("utf-8") + b"\n"
-
-
-def _iteration(row: list[str], col: int) -> float | None:
-    try:
-        return float(row[col])
-    except (IndexError, ValueError):
-        return None
-
-
-def cut_progress(path: str, iteration: float) -> list[str]:
-    """Cut ``progress.csv`` back to ``iteration`` and return its header (``[]`` if there is no file).
-
-    Only the end goes: the rows after the last one at or below ``iteration`` (what the trial reported
-    after the checkpoint it restarts from), and a last line a crash left half written. Earlier rows stay
-    even with higher iterations (a trial restarted from another trial's checkpoint logged those before).
-    """
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        return []
-    whole = raw[: raw.rfind(b"\n") + 1]
-    rows = list(csv.reader(io.StringIO(whole.decode("utf-8", errors="replace"), newline="")))
-    if not rows:
-        return []
-    header, body = rows[0], rows[1:]
-    keep = len(body)
-    if "training_iteration" in header:
-        col = header.index("training_iteration")
-        while keep > 0:
-            value = _iteration(body[keep - 1], col)
-            if value is not None and value <= iteration:
-                break
-            keep -= 1
-    if keep != len(body) or len(whole) != len(raw):
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(body[:keep])
-        atomic_write(path, out.getvalue().encode("utf-8"))
-    return header

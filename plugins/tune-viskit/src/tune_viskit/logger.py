@@ -10,20 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 from typing import TYPE_CHECKING, Any
 
 from tune_core.interfaces import TrialLogger
-from tune_viskit.layout import (
-    PROGRESS_FILE,
-    VARIANT_FILE,
-    atomic_write,
-    cut_progress,
-    numeric_fields,
-    variant,
-    viskit_dir_of,
-)
+from tune_core.loggers import atomic_write, cut_progress_file, drop_partial_last_line
+from tune_viskit.layout import PROGRESS_FILE, VARIANT_FILE, numeric_fields, variant, viskit_dir_of
 
 if TYPE_CHECKING:
     from tune_core.interfaces import TrialView
@@ -89,7 +81,7 @@ class VisKitLogger(TrialLogger):
     def on_trial_restart(self, trial: TrialView, iteration: int) -> None:
         self._finish(trial.trial_id)
         self._known.add(trial.trial_id)
-        cut_progress(os.path.join(viskit_dir_of(_logdir(trial)), PROGRESS_FILE), iteration)
+        cut_progress_file(os.path.join(viskit_dir_of(_logdir(trial)), PROGRESS_FILE), iteration)
 
     def on_trial_start(self, trial: TrialView) -> None:
         self._finish(trial.trial_id)
@@ -101,7 +93,8 @@ class VisKitLogger(TrialLogger):
                      variant(os.path.basename(os.path.normpath(logdir)), logdir, trial.config))
         path = os.path.join(folder, PROGRESS_FILE)
         if trial.trial_id in self._known:
-            header = cut_progress(path, math.inf)  # keeps every row; drops a half-written last line
+            drop_partial_last_line(path)  # keeps every row
+            header = _header(path)
         else:
             # A first start: anything there is not this trial's (trial directory names are never
             # reused within an experiment), e.g. left by a run whose trial folders were deleted.
@@ -135,6 +128,15 @@ class VisKitLogger(TrialLogger):
         state = self._trials.pop(trial_id, None)
         if state is not None:
             state.flush()
+
+
+def _header(path: str) -> list[str]:
+    """The columns of a ``progress.csv`` already there (``[]`` when there is none)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return next(csv.reader(fh), [])
+    except FileNotFoundError:
+        return []
 
 
 def _logdir(trial: TrialView) -> str:
